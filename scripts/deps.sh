@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs the Debian packages voxgate needs, and only the missing ones.
+#   scripts/deps.sh build   what the server build needs
+#   scripts/deps.sh test    that plus what the test suite and fuzzers need
+set -eu
+BUILD="build-essential cmake pkg-config libssl-dev libsrtp2-dev"
+TEST="clang libclang-rt-14-dev"
+case "${1:-build}" in
+  build) want="$BUILD" ;;
+  test)  want="$BUILD $TEST" ;;
+  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+missing=""
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "need root (or sudo) to install:$missing" >&2; exit 1; }
+  SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,12 @@
+#!/bin/sh
+# The whole test suite, on a fresh Debian 12 machine: installs what it needs,
+# builds with AddressSanitizer + UndefinedBehaviorSanitizer, runs every test.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/deps.sh test
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake -S . -B build/test -DCMAKE_BUILD_TYPE=Debug -DVG_SANITIZE=ON >/dev/null
+cmake --build build/test -j "$jobs"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+ctest --test-dir build/test --output-on-failure -j "$jobs"
