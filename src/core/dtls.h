@@ -131,9 +131,10 @@ void vg_dtls_destroy(vg_dtls_t *d);
 VG_MUST_USE int vg_dtls_start(vg_dtls_t *d, vg_time_t now);
 
 /* Feeds one received datagram (borrowed for the call; its first byte must
- * be 20..63). Invalid or unexpected records are discarded silently, as
- * RFC 6347 §4.1.2.7 requires, so garbage never fails the handshake.
- * Outcomes (connected, failed, closed) are reported as events, not return
+ * be 20..63). Records that fail record processing (unknown type or
+ * version, bad MAC, replays) are discarded silently, as RFC 6347 §4.1.2.7
+ * requires; a well-framed but malformed handshake message fails the
+ * handshake with an alert, as OpenSSL decides. Outcomes (connected, failed, closed) are reported as events, not return
  * codes. Returns VG_OK, VG_EINVAL (empty, too long, wrong first byte),
  * VG_ESTATE (not started), or VG_ECLOSED (already closed or failed; the
  * datagram is ignored). */
