@@ -75,8 +75,9 @@
  * less than the RFC 6298 maximum of 60 seconds". */
 #define MAX_RTO VG_SEC(60)
 
-/* What OpenSSL's own wall-clock retransmission timer is set to (µs): long
- * enough that it never fires during a handshake bounded by our deadline. */
+/* What OpenSSL's own wall-clock retransmission timer is set to (µs): longer
+ * than any handshake deadline (VG_DTLS_MAX_HANDSHAKE_TIMEOUT), so it never
+ * fires. OpenSSL stops it when the handshake completes. */
 #define OPENSSL_TIMER_US 3600000000u
 
 /* The datagrams of one retransmitted peer flight arrive back to back; the
@@ -362,7 +363,9 @@ int vg_dtls_create(const vg_dtls_config_t *cfg, vg_dtls_t **out) {
   if (!cfg || !cfg->cert || !cfg->remote_fingerprint_alg || !cfg->remote_fingerprint)
     return VG_EINVAL;
   if (cfg->role != VG_DTLS_ROLE_SERVER && cfg->role != VG_DTLS_ROLE_CLIENT) return VG_EINVAL;
-  if (cfg->initial_rto < 0 || cfg->handshake_timeout < 0) return VG_EINVAL;
+  if (cfg->initial_rto < 0 || cfg->initial_rto > MAX_RTO || cfg->handshake_timeout < 0 ||
+      cfg->handshake_timeout > VG_DTLS_MAX_HANDSHAKE_TIMEOUT)
+    return VG_EINVAL;
   const EVP_MD *md = fingerprint_md(cfg->remote_fingerprint_alg);
   if (!md) return VG_EUNSUPPORTED;
   d = calloc(1, sizeof *d);
@@ -615,19 +618,23 @@ static int export_keys(vg_dtls_t *d, vg_srtp_keys_t *k) {
   return VG_OK;
 }
 
+/* A failure found after OpenSSL completed: withhold what it wrote (the
+ * server's final flight), so the peer does not complete either. */
+static void fail_completed(vg_dtls_t *d, const char *reason) {
+  (void)BIO_reset(d->wbio);
+  fail(d, reason);
+}
+
 static void on_handshake_done(vg_dtls_t *d) {
   vg_dtls_event_t ev = {.type = VG_DTLS_EVENT_CONNECTED};
   if (!digest_matches(d, SSL_get0_peer_certificate(d->ssl))) {
-    fail(d, "certificate fingerprint does not match the SDP");
+    fail_completed(d, "certificate fingerprint does not match the SDP");
     return;
   }
   int rc = export_keys(d, &ev.keys);
-  if (rc == VG_EPROTO) {
-    fail(d, "the peer negotiated no usable SRTP profile (use_srtp)");
-    return;
-  }
   if (rc < 0) {
-    fail(d, "exporting the SRTP keys failed");
+    fail_completed(d, rc == VG_EPROTO ? "the peer negotiated no usable SRTP profile (use_srtp)"
+                                      : "exporting the SRTP keys failed");
     return;
   }
   d->state = VG_DTLS_STATE_CONNECTED;

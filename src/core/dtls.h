@@ -47,6 +47,9 @@
 #define VG_DTLS_DEFAULT_INITIAL_RTO VG_MSEC(400)
 /* A handshake that has not completed after this long has failed. */
 #define VG_DTLS_DEFAULT_HANDSHAKE_TIMEOUT VG_SEC(20)
+/* Longest handshake_timeout accepted: OpenSSL's own wall-clock timer is
+ * pushed out to one hour (see dtls.c) and must never be reached. */
+#define VG_DTLS_MAX_HANDSHAKE_TIMEOUT VG_SEC(600)
 
 /* "sha-256" fingerprint text: 32 bytes as "AB:" ... "EF" plus NUL; room
  * for sha-512 (64 bytes) too. */
@@ -71,7 +74,8 @@ typedef struct {
   const char *remote_fingerprint_alg;
   const char *remote_fingerprint;
   vg_time_t initial_rto;       /* 0 = VG_DTLS_DEFAULT_INITIAL_RTO */
-  vg_time_t handshake_timeout; /* 0 = VG_DTLS_DEFAULT_HANDSHAKE_TIMEOUT */
+  vg_time_t handshake_timeout; /* 0 = VG_DTLS_DEFAULT_HANDSHAKE_TIMEOUT;
+                                  at most VG_DTLS_MAX_HANDSHAKE_TIMEOUT */
   const char *sid;             /* nullable; copied; prefixes log lines */
   /* Nullable: the SRTP profiles offered (client) or accepted in order of
    * preference (server), an OpenSSL use_srtp list built from
@@ -119,7 +123,8 @@ const char *vg_dtls_cert_fingerprint(const vg_dtls_cert_t *cert);
 /* Creates a peer's DTLS endpoint in state NEW. Returns VG_OK and sets *out
  * (owned by the caller), or VG_EINVAL (missing cert or fingerprint, a
  * fingerprint that is not hex of the algorithm's length, bad profile
- * list), VG_EUNSUPPORTED (fingerprint algorithm), VG_ENOMEM, VG_ECRYPTO. */
+ * list, negative or too long timeouts), VG_EUNSUPPORTED (fingerprint
+ * algorithm), VG_ENOMEM, VG_ECRYPTO. */
 VG_MUST_USE int vg_dtls_create(const vg_dtls_config_t *cfg, vg_dtls_t **out);
 
 /* Frees `d` and wipes its key material. NULL is a no-op. */
@@ -136,8 +141,8 @@ VG_MUST_USE int vg_dtls_start(vg_dtls_t *d, vg_time_t now);
  * requires; a well-framed but malformed handshake message fails the
  * handshake with an alert, as OpenSSL decides. Outcomes (connected, failed, closed) are reported as events, not return
  * codes. Returns VG_OK, VG_EINVAL (empty, too long, wrong first byte),
- * VG_ESTATE (not started), or VG_ECLOSED (already closed or failed; the
- * datagram is ignored). */
+ * VG_ESTATE (not started), VG_ECLOSED (already closed or failed; the
+ * datagram is ignored), or VG_ENOMEM. */
 VG_MUST_USE int vg_dtls_handle_packet(vg_dtls_t *d, vg_time_t now, const uint8_t *buf,
                                       size_t len);
 

@@ -28,6 +28,7 @@ typedef struct {
 /* How the pair is set up and how the link behaves. Zero is the default. */
 typedef struct {
   const char *client_profiles;  /* NULL: default offer */
+  const char *server_profiles;  /* NULL: default preference */
   const char *client_sees_fp;   /* NULL: the server's real fingerprint */
   const char *server_sees_fp;   /* NULL: the client's real fingerprint */
   vg_time_t client_rto, server_rto; /* 0: default */
@@ -181,6 +182,7 @@ static int pair_open(pair_t *p, const opts_t *o) {
                                                 : vg_dtls_cert_fingerprint(p->cert_c),
       .initial_rto = p->o.server_rto,
       .sid = "server",
+      .srtp_profiles = p->o.server_profiles,
   };
   if (vg_dtls_create(&cc, &p->c) < 0 || vg_dtls_create(&sc, &p->s) < 0) return -1;
   if (vg_dtls_start(p->s, p->now) < 0 || vg_dtls_start(p->c, p->now) < 0) return -1;
@@ -233,6 +235,12 @@ static void test_create_rejects_bad_config(void) {
   CHECK_EQ(vg_dtls_create(&cfg, &d), VG_EINVAL);
   CHECK(d == NULL);
   cfg.srtp_profiles = NULL;
+  cfg.handshake_timeout = VG_DTLS_MAX_HANDSHAKE_TIMEOUT + 1;
+  CHECK_EQ(vg_dtls_create(&cfg, &d), VG_EINVAL);
+  cfg.handshake_timeout = 0;
+  cfg.initial_rto = -1;
+  CHECK_EQ(vg_dtls_create(&cfg, &d), VG_EINVAL);
+  cfg.initial_rto = 0;
   CHECK_EQ(vg_dtls_create(&cfg, &d), VG_OK);
   /* Idle before start: no timer, packets refused. */
   CHECK_EQ(vg_dtls_poll_timeout(d), VG_TIME_NEVER);
@@ -245,6 +253,23 @@ static void test_create_rejects_bad_config(void) {
   CHECK_EQ(vg_dtls_handle_packet(d, 0, rec, 0), VG_EINVAL);
   vg_dtls_destroy(d);
   vg_dtls_cert_destroy(cert);
+}
+
+/* No common SRTP profile: DTLS itself completes on the server, which then
+ * refuses (RFC 5764 §4.1.1: no use_srtp, no SRTP keys) and withholds its
+ * final flight, so the client never connects either. */
+static void test_no_common_profile(void) {
+  pair_t p;
+  opts_t o = {.client_profiles = "SRTP_AES128_CM_SHA1_80",
+              .server_profiles = "SRTP_AEAD_AES_128_GCM"};
+  CHECK_EQ(pair_open(&p, &o), 0);
+  run(&p, p.now + VG_SEC(60));
+  CHECK(!p.sc.connected && !p.ss.connected);
+  CHECK(p.ss.failed);
+  CHECK_STR(p.ss.reason, "the peer negotiated no usable SRTP profile (use_srtp)");
+  CHECK(p.sc.failed);
+  CHECK_STR(p.sc.reason, "DTLS handshake timed out");
+  pair_close(&p);
 }
 
 static void check_mirrored(const side_t *c, const side_t *s, vg_srtp_profile_t profile,
@@ -491,6 +516,38 @@ static void test_silence_times_out(void) {
   pair_close(&p);
 }
 
+/* Configured timers: 100 ms initial RTO, 1 s deadline. */
+static void test_custom_timeouts(void) {
+  vg_dtls_cert_t *cert = NULL;
+  vg_dtls_t *d = NULL;
+  uint8_t out[VG_DTLS_MTU];
+  CHECK_EQ(vg_dtls_cert_create(&cert), VG_OK);
+  vg_dtls_config_t cfg = {.role = VG_DTLS_ROLE_CLIENT, .cert = cert,
+                          .remote_fingerprint_alg = "sha-256",
+                          .remote_fingerprint = vg_dtls_cert_fingerprint(cert),
+                          .initial_rto = VG_MSEC(100), .handshake_timeout = VG_SEC(1)};
+  CHECK_EQ(vg_dtls_create(&cfg, &d), VG_OK);
+  CHECK_EQ(vg_dtls_start(d, 0), VG_OK);
+  const vg_time_t sends[] = {0, 100, 300, 700}; /* ms */
+  vg_dtls_event_t ev;
+  for (int i = 0; i < 4; i++) {
+    CHECK(vg_dtls_poll_transmit(d, out, sizeof out) > 0);
+    CHECK_EQ(vg_dtls_poll_transmit(d, out, sizeof out), 0);
+    vg_time_t next = vg_dtls_poll_timeout(d);
+    CHECK_EQ(next, i < 3 ? VG_MSEC(sends[i + 1]) : VG_SEC(1));
+    CHECK_EQ(vg_dtls_handle_timeout(d, next - 1), VG_OK); /* early: nothing */
+    CHECK_EQ(vg_dtls_poll_transmit(d, out, sizeof out), 0);
+    CHECK_EQ(vg_dtls_handle_timeout(d, next), VG_OK);
+  }
+  CHECK(vg_dtls_poll_event(d, &ev));
+  CHECK_EQ(ev.type, VG_DTLS_EVENT_FAILED);
+  CHECK_STR(ev.reason, "DTLS handshake timed out");
+  CHECK_EQ(vg_dtls_poll_timeout(d), VG_TIME_NEVER);
+  CHECK(!vg_dtls_poll_event(d, &ev));
+  vg_dtls_destroy(d);
+  vg_dtls_cert_destroy(cert);
+}
+
 static void test_close_notify(void) {
   pair_t p;
   CHECK_EQ(pair_open(&p, NULL), 0);
@@ -594,12 +651,13 @@ static void test_datagrams_are_whole_records(void) {
 
 VGT_MAIN(VGT_CASE(test_cert_fingerprint), VGT_CASE(test_create_rejects_bad_config),
          VGT_CASE(test_handshake_gcm_default),
-         VGT_CASE(test_handshake_cm_when_client_offers_only_cm),
+         VGT_CASE(test_handshake_cm_when_client_offers_only_cm), VGT_CASE(test_no_common_profile),
          VGT_CASE(test_lost_client_hello), VGT_CASE(test_lost_server_flight),
          VGT_CASE(test_lost_client_flight), VGT_CASE(test_lost_server_final_flight),
          VGT_CASE(test_lost_server_flight_repaired_by_server_rule),
          VGT_CASE(test_lost_client_flight_repaired_by_client_rule), VGT_CASE(test_lossy_link),
          VGT_CASE(test_fingerprint_mismatch_client), VGT_CASE(test_fingerprint_mismatch_server),
          VGT_CASE(test_fingerprint_case_insensitive), VGT_CASE(test_silence_times_out),
+         VGT_CASE(test_custom_timeouts),
          VGT_CASE(test_close_notify), VGT_CASE(test_poll_transmit_small_buffer),
          VGT_CASE(test_garbage_does_not_connect), VGT_CASE(test_datagrams_are_whole_records))
