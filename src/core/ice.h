@@ -97,8 +97,11 @@ int vg_ice_add_remote_candidate(vg_ice_t *ice, const vg_addr_t *addr,
  * Returns:
  *   VG_OK        accepted (a response may be queued, an event raised);
  *   VG_EPROTO    not well-formed STUN, or a bad FINGERPRINT: dropped;
- *   VG_EAUTH     a request that failed authentication (an error response
- *                may be queued) or a response that did not verify;
+ *   VG_EAUTH     a request that failed authentication (a 400 or 401 is
+ *                queued) or a response that did not verify: dropped;
+ *   VG_ESTATE    an authenticated request with a role conflict (487 queued);
+ *   VG_EUNSUPPORTED an authenticated request with unknown
+ *                comprehension-required attributes (420 queued);
  *   VG_ENOTFOUND a response to no transaction of ours: dropped;
  *   VG_ECLOSED   consent has expired or checks failed: dropped.
  * Binding indications are ignored (VG_OK) and do not refresh consent. */
