@@ -340,8 +340,11 @@ int vg_stun_peek_username(const uint8_t *buf, size_t len, const uint8_t **user,
     size_t n = vg_read_u16(&r);
     const uint8_t *v = vg_read_bytes(&r, n);
     if (!v || !vg_reader_skip(&r, PAD4(n) - n)) return VG_EPROTO;
-    /* Anything after MESSAGE-INTEGRITY is ignored (RFC 8489 §14.5). */
-    if (type == VG_STUN_ATTR_MESSAGE_INTEGRITY || type == VG_STUN_ATTR_FINGERPRINT) break;
+    /* Anything after MESSAGE-INTEGRITY(-SHA256) is ignored (RFC 8489
+     * §14.5, §14.6), as vg_stun_parse() does. */
+    if (type == VG_STUN_ATTR_MESSAGE_INTEGRITY || type == VG_STUN_ATTR_MESSAGE_INTEGRITY_SHA256 ||
+        type == VG_STUN_ATTR_FINGERPRINT)
+      break;
     if (type == VG_STUN_ATTR_USERNAME) {
       if (n >= VG_STUN_USERNAME_MAX) return VG_EPROTO;
       *user = v;
