@@ -123,6 +123,7 @@ static vg_time_t consent_interval(vg_ice_t *ice) {
 static void push_event(vg_ice_t *ice, vg_ice_event_type_t type, const vg_addr_t *addr,
                        const char *reason) {
   if (ice->evq_count == EVENT_QUEUE) { /* the caller is not draining: keep the newest */
+    VG_LOG(VG_LOG_WARN, ice->sid, "ice: event queue full, dropping the oldest event");
     ice->evq_head = (ice->evq_head + 1) % EVENT_QUEUE;
     ice->evq_count--;
   }

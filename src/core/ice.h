@@ -115,7 +115,7 @@ int vg_ice_handle_timeout(vg_ice_t *ice, vg_time_t now);
 /* Writes the next queued datagram into out[0..cap) and its destination into
  * *to. Returns its length, 0 when nothing is queued, VG_ENOSPC when `cap` is
  * too small (the datagram stays queued; 1280 bytes is always enough). */
-int vg_ice_poll_transmit(vg_ice_t *ice, uint8_t *out, size_t cap, vg_addr_t *to);
+int vg_ice_poll_transmit(vg_ice_t *ice, uint8_t *out, size_t cap, vg_addr_t *to) VG_MUST_USE;
 
 /* Pops the next event into *ev; false when none. ev->reason is static. */
 bool vg_ice_poll_event(vg_ice_t *ice, vg_ice_event_t *ev);
