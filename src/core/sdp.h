@@ -23,7 +23,7 @@
  * does, with a one-line reason naming the line, e.g.
  * "line 7: m= line needs at least 4 fields".
  *
- * Sizes: vg_sdp_t is large (see VG_SDP_* limits; about 120 KB). It is used
+ * Sizes: vg_sdp_t is large (see VG_SDP_* limits; about 180 KB). It is used
  * at signaling time only: allocate it on the heap or per worker, not on a
  * small thread stack, and keep only what you need (vg_sdp_answer_info_t)
  * for the life of a peer. */
