@@ -564,7 +564,7 @@ static int parse_candidate_line(parser_t *ps, vg_span_t v) {
 static int parse_attribute(parser_t *ps, vg_span_t v) {
   vg_span_t name = vg_sdp_span_split(&v, ':');
   if (name.n == 0) return fail(ps, "a= line has no attribute name");
-  if (!v.p) v.p = name.p + name.n, v.n = 0; /* a flag attribute: no value */
+  if (!v.p) v = (vg_span_t){name.p + name.n, 0}; /* a flag attribute: no value */
   if (vg_sdp_span_eq(name, "candidate")) return parse_candidate_line(ps, v);
   if (vg_sdp_span_eq(name, "end-of-candidates")) {
     vg_sdp_media_t *m = ps->frag ? candidate_section(ps) : ps->m;

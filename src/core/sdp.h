@@ -270,7 +270,10 @@ typedef struct {
    * passive. Anything else is used as given (never ACTPASS in an answer). */
   vg_sdp_setup_t setup;
   bool ice_lite;                /* writes a=ice-lite */
-  const vg_sdp_local_candidate_t *candidates; /* borrowed, nullable if n = 0 */
+  /* Borrowed, nullable if n = 0. Written in order (the first one's address
+   * and port go on the m= and c= lines), then a=end-of-candidates: an
+   * ICE-lite server gathers nothing later. */
+  const vg_sdp_local_candidate_t *candidates;
   size_t n_candidates;
   uint32_t ssrc;                /* our audio SSRC */
   const char *cname;            /* required, our RTCP cname */
@@ -303,8 +306,8 @@ typedef struct {
  *                    (why: "the offer has no audio with Opus"; HTTP 422)
  *   VG_EINVAL        the accepted section lacks ice-ufrag/ice-pwd or a
  *                    fingerprint, or `p` is invalid (HTTP 400)
- *   VG_ENOSPC        cap too small (8 KB is always enough for a browser
- *                    offer and up to 8 candidates) */
+ *   VG_ENOSPC        cap too small (8 KB always holds the answer to any
+ *                    offer vg_sdp_parse accepts, with up to 8 candidates) */
 int vg_sdp_build_answer(const vg_sdp_t *offer, const vg_sdp_answer_params_t *p, char *out,
                         size_t cap, vg_sdp_answer_info_t *info, const char **why) VG_MUST_USE;
 

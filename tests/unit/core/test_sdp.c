@@ -660,6 +660,29 @@ static void test_candidates(void) {
   free(s);
 }
 
+/* Formats and codecs beyond the tables are counted, not an error, so a
+ * browser that grows its codec list cannot break parsing. */
+static void test_table_limits(void) {
+  char text[8192] = "v=0\nm=video 9 UDP/TLS/RTP/SAVPF";
+  for (int pt = 0; pt < 70; pt++) snprintf(text + strlen(text), 8, " %d", pt);
+  strcat(text, "\n");
+  for (int pt = 0; pt < 40; pt++)
+    snprintf(text + strlen(text), 64, "a=rtpmap:%d VP8/90000\na=fmtp:%d x=%d\n", pt, pt, pt);
+  vg_sdp_t *s = sdp_new();
+  CHECK(s);
+  CHECK_EQ(vg_sdp_parse(s, text, strlen(text), NULL), VG_OK);
+  const vg_sdp_media_t *m = &s->media[0];
+  CHECK_EQ(m->n_formats, VG_SDP_MAX_FORMATS);
+  CHECK_EQ(m->n_formats_skipped, 70 - VG_SDP_MAX_FORMATS);
+  CHECK_EQ(m->n_codecs, VG_SDP_MAX_CODECS);
+  CHECK_EQ(m->n_codecs_skipped, 2 * (40 - VG_SDP_MAX_CODECS)); /* rtpmap and fmtp lines */
+  CHECK_STR(m->codecs[31].fmtp, "x=31");
+  CHECK_STR(vg_sdp_kind_name(m->kind), "video");
+  CHECK_STR(vg_sdp_direction_name(VG_SDP_DIR_RECVONLY), "recvonly");
+  CHECK_STR(vg_sdp_setup_name(VG_SDP_SETUP_HOLDCONN), "holdconn");
+  free(s);
+}
+
 /* ---- sdpfrag (RFC 8840, WHIP PATCH) --------------------------------------------- */
 
 static void test_frag(void) {
@@ -798,5 +821,5 @@ VGT_MAIN(VGT_CASE(test_chromium_offer), VGT_CASE(test_firefox_offer),
          VGT_CASE(test_answer_firefox), VGT_CASE(test_answer_setup_follows_offer),
          VGT_CASE(test_answer_no_opus), VGT_CASE(test_answer_picks_first_opus_audio),
          VGT_CASE(test_answer_needs_ice_and_fingerprint), VGT_CASE(test_malformed),
-         VGT_CASE(test_tolerant_and_override), VGT_CASE(test_candidates), VGT_CASE(test_frag),
+         VGT_CASE(test_tolerant_and_override), VGT_CASE(test_candidates), VGT_CASE(test_table_limits), VGT_CASE(test_frag),
          VGT_CASE(test_offer_answer_round_trip))
