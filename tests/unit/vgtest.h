@@ -71,6 +71,8 @@ static inline void vgt_fail(const char *file, int line, const char *what) {
 
 static inline int vgt_run(const vgt_case_t *cases, size_t n, int argc, char **argv) {
   int failed = 0, ran = 0;
+  /* Line-buffered, so results survive a sanitizer's exit when piped. */
+  setvbuf(stdout, NULL, _IOLBF, 0);
   for (size_t i = 0; i < n; i++) {
     if (argc > 1 && strcmp(argv[1], cases[i].name) != 0) continue;
     vgt_current_failed = 0;
