@@ -134,8 +134,8 @@ typedef struct {
 typedef struct {
   uint32_t sender_ssrc; /* packet sender */
   uint32_t media_ssrc;  /* media source the feedback is about */
-  const uint8_t *fci;   /* borrowed from the input */
-  size_t fci_len;       /* bytes, a multiple of 4 */
+  const uint8_t *fci;   /* borrowed from the input; padding excluded */
+  size_t fci_len;       /* bytes (a multiple of 4 for NACK) */
 } vg_rtcp_fb_t;
 
 /* One packet out of a compound. Valid until the input buffer changes. */
