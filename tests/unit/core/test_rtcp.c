@@ -268,6 +268,9 @@ static void test_build_errors(void) {
   vg_rtcp_builder_init(&b, buf, sizeof buf);
   vg_rtcp_add_bye(&b, NULL, 0, NULL, 0);
   CHECK_EQ(vg_rtcp_finish(&b), VG_EINVAL);
+  vg_rtcp_builder_init(&b, buf, sizeof buf);
+  vg_rtcp_add_nack(&b, 1, 2, NULL, 0); /* RFC 4585 §6.2.1: at least one pair */
+  CHECK_EQ(vg_rtcp_finish(&b), VG_EINVAL);
 }
 
 static int parse_all(const uint8_t *buf, size_t len, const char **why) {
