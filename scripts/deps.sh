@@ -3,7 +3,7 @@
 #   scripts/deps.sh build   what the server build needs
 #   scripts/deps.sh test    that plus what the test suite and fuzzers need
 set -eu
-BUILD="build-essential cmake pkg-config libssl-dev libsrtp2-dev"
+BUILD="build-essential cmake pkg-config libssl-dev libsrtp2-dev libuv1-dev libhttp-parser-dev libjansson-dev"
 TEST="clang libclang-rt-14-dev"
 case "${1:-build}" in
   build) want="$BUILD" ;;
