@@ -73,9 +73,10 @@ typedef struct {
   bool keep_alive;     /* RFC 9112 §9.3: HTTP/1.1 persists unless
                           "Connection: close"; HTTP/1.0 closes unless
                           "Connection: keep-alive" */
-  bool upgrade;        /* an Upgrade request (WebSocket later); the conn
-                          parses nothing more after it: the bytes after the
-                          request belong to the upgraded protocol */
+  bool upgrade;        /* "Upgrade" + "Connection: upgrade" (WebSocket
+                          later): the bytes after this request belong to the
+                          new protocol; the conn parses nothing more unless
+                          the caller declines and calls next() */
   int http_major, http_minor;
 } vg_http_request_t;
 
@@ -92,29 +93,41 @@ void vg_http_conn_destroy(vg_http_conn_t *c);
  * Returns the bytes consumed (>= 0). Parsing stops right after a complete
  * request, so pipelined bytes after it are not consumed: the caller keeps
  * them and feeds them again after vg_http_conn_next(). While a request is
- * complete and not yet released with next(), or after an upgrade request,
- * feed consumes nothing and returns 0.
+ * complete and not yet released with next(), feed consumes nothing and
+ * returns 0. After an upgrade request the unconsumed bytes belong to the
+ * new protocol (or, if the caller declines the upgrade, to the next HTTP
+ * request once next() is called).
  *
  * On a malformed or over-limit request returns a negative code (VG_EPROTO
- * malformed, VG_ELIMIT over a limit, VG_EUNSUPPORTED unsupported) and sets
- * *status (400, 413, 414, 431, 501, 505) and *why (static one-line reason);
- * both are nullable. The caller answers with that status and closes: the
- * conn stays failed and every later feed returns the same error. */
+ * malformed, VG_ELIMIT over a limit, VG_EUNSUPPORTED not implemented) and
+ * sets *status (400, 413, 414, 431, 501, 505) and *why (static one-line
+ * reason); both are nullable. The caller answers with that status and
+ * closes: the conn stays failed and every later feed returns the same. */
 VG_MUST_USE int vg_http_conn_feed(vg_http_conn_t *c, const uint8_t *data, size_t len, int *status,
                                   const char **why);
 
-/* Tells the conn the peer closed its side (EOF). Returns VG_OK when that is
- * a clean end (between requests, or after an upgrade), else VG_EPROTO with
- * *status = 400 and *why set (a truncated request; nullable both). */
+/* Tells the conn the peer closed its sending side (EOF). Returns VG_OK when
+ * that is a clean end (between requests, or a complete request pending),
+ * else a negative code with *status / *why set as for feed (a truncated
+ * request: 400). Both nullable. */
 VG_MUST_USE int vg_http_conn_eof(vg_http_conn_t *c, int *status, const char **why);
 
 /* The complete request, or NULL while it is incomplete (or the conn failed).
  * Borrowed; valid until vg_http_conn_next() or destroy. */
 const vg_http_request_t *vg_http_conn_request(const vg_http_conn_t *c);
 
+/* RFC 9110 §10.1.1: true, once per request, when an HTTP/1.1 client sent
+ * "Expect: 100-continue", its header section is complete and accepted (the
+ * body fits max_body) and its body has not all arrived. The caller then
+ * writes "HTTP/1.1 100 Continue\r\n\r\n" so the client sends the body at
+ * once (curl waits a second otherwise). Ignoring it is also correct. */
+bool vg_http_conn_poll_continue(vg_http_conn_t *c);
+
 /* Releases the current request and readies the conn for the next one on the
- * same connection. A no-op when no request is complete, after an upgrade, or
- * after an error. */
+ * same connection (after an upgrade request: the caller declined it and
+ * answered in HTTP/1.1). A no-op while no request is complete, and after an
+ * error. The caller closes instead after answering a request whose
+ * keep_alive is false. */
 void vg_http_conn_next(vg_http_conn_t *c);
 
 /* The value of the first header named `name` (case-insensitive), borrowed
