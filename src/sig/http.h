@@ -99,10 +99,11 @@ void vg_http_conn_destroy(vg_http_conn_t *c);
  * request once next() is called).
  *
  * On a malformed or over-limit request returns a negative code (VG_EPROTO
- * malformed, VG_ELIMIT over a limit, VG_EUNSUPPORTED not implemented) and
- * sets *status (400, 413, 414, 431, 501, 505) and *why (static one-line
- * reason); both are nullable. The caller answers with that status and
- * closes: the conn stays failed and every later feed returns the same. */
+ * malformed, VG_ELIMIT over a limit, VG_EUNSUPPORTED not implemented,
+ * VG_ENOMEM growing the body buffer failed) and sets *status (400, 413, 414,
+ * 431, 501, 505; 500 for VG_ENOMEM) and *why (static one-line reason); both
+ * are nullable. The caller answers with that status and closes: the conn
+ * stays failed and every later feed returns the same. */
 VG_MUST_USE int vg_http_conn_feed(vg_http_conn_t *c, const uint8_t *data, size_t len, int *status,
                                   const char **why);
 
@@ -161,9 +162,11 @@ bool vg_http_content_type_is(const vg_http_request_t *r, const char *type);
  * No Date header (RFC 9110 §6.6.1 allows omitting it). 1xx, 204 and 304
  * carry no Content-Length and no body (RFC 9110 §8.6). body is nullable when
  * body_len is 0; content_type and extra are nullable. For HEAD pass the GET
- * body_len with omit_body = true. Header names and values must not contain
- * CR or LF (VG_EINVAL). Returns the length written (not NUL-terminated), or
- * VG_ENOSPC / VG_EINVAL. */
+ * body_len with omit_body = true. Returns the length written (not
+ * NUL-terminated), VG_ENOSPC when it does not fit (nothing usable written),
+ * or VG_EINVAL: status outside 100..999, a body on 1xx/204/304, body NULL
+ * with body_len > 0 (and !omit_body), a header name that is not a token, or
+ * a value with a control character other than HTAB (no header injection). */
 VG_MUST_USE int vg_http_response(char *out, size_t cap, int status, const char *content_type,
                                  const vg_http_header_t *extra, size_t n_extra, const void *body,
                                  size_t body_len, bool keep_alive, bool omit_body);
