@@ -235,7 +235,8 @@ static int open_udp(int family) {
 }
 
 /* Sends every queued datagram and handles every queued event. */
-static void flush(session_t *s, vg_time_t now) {
+/* Sends every queued datagram and handles every queued event. */
+static void flush(session_t *s) {
   uint8_t buf[UDP_MAX];
   vg_addr_t to;
   int n;
@@ -248,6 +249,9 @@ static void flush(session_t *s, vg_time_t now) {
     socklen_t sl = to_sockaddr(&to, &ss);
     (void)sendto(s->fd[i], buf, (size_t)n, 0, (struct sockaddr *)&ss, sl);
   }
+  /* Events are stamped when we see them, after the core has done the
+   * work that produced them (the input's `now` is from before it). */
+  vg_time_t now = now_us();
   vg_rtc_event_t ev;
   while (vg_rtc_poll_event(s->rtc, &ev)) {
     result_t *r = s->r;
@@ -309,7 +313,7 @@ static void receive(session_t *s, int fd) {
     from_sockaddr(&ss, &from);
     vg_time_t now = now_us();
     (void)vg_rtc_handle_packet(s->rtc, now, &from, buf, (size_t)n);
-    flush(s, now);
+    flush(s);
   }
 }
 
@@ -323,7 +327,7 @@ static const char *waiting_for(const result_t *r) {
  * per-session deadline passes. */
 static void drive(session_t *s, vg_time_t deadline) {
   result_t *r = s->r;
-  flush(s, now_us());
+  flush(s);
   while (r->t[PH_ECHO] < 0 && !r->why[0]) {
     vg_time_t now = now_us();
     if (now >= deadline) {
@@ -346,7 +350,7 @@ static void drive(session_t *s, vg_time_t deadline) {
     now = now_us();
     if (vg_rtc_poll_timeout(s->rtc) <= now) {
       (void)vg_rtc_handle_timeout(s->rtc, now);
-      flush(s, now);
+      flush(s);
     }
     if (s->sending && now >= s->next_frame && s->frames_sent < MAX_FRAMES_PER_SESSION) {
       uint8_t payload[FRAME_LEN];
@@ -357,7 +361,7 @@ static void drive(session_t *s, vg_time_t deadline) {
       }
       s->next_frame += FRAME_INTERVAL;
       if (s->next_frame < now) s->next_frame = now + FRAME_INTERVAL;
-      flush(s, now);
+      flush(s);
     }
   }
 }

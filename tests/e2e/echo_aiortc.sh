@@ -7,10 +7,14 @@
 #   [ns vgaio-c-PID] 10.78.0.2 ──veth── 10.78.0.1 [ns vgaio-s-PID]
 #     aiortc_whip.py                         BUILD_DIR/voxgate --bind 10.78.0.1
 #
-# Passes when aiortc connects, the returned audio carries the sentence it
-# sent (windowed correlation, see aiortc_whip.py), DELETE answers 200, the
-# server reports no session left afterwards, and the server then shuts down
-# cleanly (exit 0, no sanitizer report). Needs root (ip netns). Set
+# Two sessions: one ended by DELETE, one by aiortc closing its peer
+# connection (RTCP BYE and DTLS close_notify, no DELETE). Passes when aiortc
+# connects both times, the returned audio carries the sentence it sent
+# (windowed correlation, see aiortc_whip.py), DELETE answers 200, /healthz
+# counts no session left after either ending, and the server then shuts
+# down cleanly (exit 0, no sanitizer report). Needs root (ip netns).
+# VG_E2E_SECONDS=N makes the first session last N s (default 5; over 30 s it
+# shows that aiortc's consent checks keep the session alive). Set
 # VG_E2E_SERVER=aiortc to run the same client against bench/aiortc_echo_server.py
 # instead (a check of the harness itself).
 set -euo pipefail
@@ -86,16 +90,35 @@ for _ in $(seq 100); do
 done
 echo "echo_aiortc: $SERVER_KIND up in $NS_S at $S_IP:$PORT (pid $SERVER_PID)"
 
+sessions_left() { # -> the server's "sessions" count from /healthz
+  http_get "http://$S_IP:$PORT/healthz" | sed -n 's/.*"sessions": *\([0-9]*\).*/\1/p'
+}
+
 rc=0
+echo "=== 1. WHIP session ended by DELETE"
 in_client /usr/bin/python3 "$ROOT/tests/e2e/aiortc_whip.py" --url "http://$S_IP:$PORT" \
-  --host-ip "$C_IP" --workdir "$WORK" || rc=$?
+  --host-ip "$C_IP" --workdir "$WORK" --seconds "${VG_E2E_SECONDS:-5}" || rc=$?
 
 if [ "$SERVER_KIND" = voxgate ]; then
   # DELETE ended the session at once: none may be left.
-  health=$(http_get "http://$S_IP:$PORT/healthz" || true)
-  echo "echo_aiortc: /healthz after DELETE: $health"
-  if ! echo "$health" | grep -Eq '"sessions": *0'; then
+  left=$(sessions_left || true)
+  echo "echo_aiortc: sessions after DELETE: ${left:-?}"
+  if [ "$left" != 0 ]; then
     echo "echo_aiortc: FAIL: the server still counts a session after DELETE"
+    rc=1
+  fi
+
+  echo "=== 2. WHIP session ended by the peer closing (RTCP BYE, close_notify), no DELETE"
+  in_client /usr/bin/python3 "$ROOT/tests/e2e/aiortc_whip.py" --url "http://$S_IP:$PORT" \
+    --host-ip "$C_IP" --workdir "$WORK" --seconds 3 --no-delete || rc=$?
+  for _ in $(seq 20); do
+    left=$(sessions_left || true)
+    [ "$left" = 0 ] && break
+    sleep 0.1
+  done
+  echo "echo_aiortc: sessions after the peer closed: ${left:-?}"
+  if [ "$left" != 0 ]; then
+    echo "echo_aiortc: FAIL: the session outlived its peer's BYE/close_notify by 2 s"
     rc=1
   fi
   # Clean shutdown: SIGTERM -> exit 0, and no sanitizer report in its log.
