@@ -75,6 +75,7 @@ typedef struct {
   int verbose;          /* the core's debug log on stderr */
   int no_candidate;     /* offer without our host candidate (peer-reflexive only) */
   int any_echo;         /* any audio back counts (a transcoding echo server) */
+  int abandon;          /* no DELETE: leave each session to consent expiry */
 } options_t;
 
 typedef struct {
@@ -447,6 +448,7 @@ static void run_session(bench_t *b, int index, result_t *r) {
     drive(s, s->t0 + b->opt->timeout);
   }
 
+  if (b->opt->abandon) goto done; /* a vanished client: consent expiry must end it */
   /* Always end the server's session, whatever happened. */
   vg_time_t d0 = now_us();
   char dwhy[160] = "";
@@ -518,9 +520,14 @@ static void usage(FILE *f) {
           "usage: vg_bench_connect [--url http://HOST:PORT] [-n N] [--server-pid PID]\n"
           "                        [--mode echo] [--token T] [--timeout-ms MS]\n"
           "                        [--fresh-connection] [--csv FILE] [--verbose]\n"
-          "                        [--no-candidate] [--any-echo]\n"
+          "                        [--no-candidate] [--any-echo] [--abandon]\n"
           "Runs N sequential WHIP sessions against a running voxgate and prints\n"
-          "median and p95 of each connection phase, measured from the offer POST.\n");
+          "median and p95 of each connection phase, measured from the offer POST.\n"
+          "  --fresh-connection  a new TCP connection for every HTTP request\n"
+          "  --no-candidate      offer no host candidate (the server learns it from checks)\n"
+          "  --any-echo          any audio back is the echo (a transcoding server)\n"
+          "  --abandon           never DELETE: each client just vanishes\n"
+          "  --csv FILE          per-session times in microseconds\n");
 }
 
 static int parse_args(int argc, char **argv, options_t *o) {
@@ -534,6 +541,9 @@ static int parse_args(int argc, char **argv, options_t *o) {
       exit(0);
     } else if (!strcmp(a, "--fresh-connection")) {
       o->fresh_connection = 1;
+      continue;
+    } else if (!strcmp(a, "--abandon")) {
+      o->abandon = 1;
       continue;
     } else if (!strcmp(a, "--any-echo")) {
       o->any_echo = 1;
