@@ -109,6 +109,18 @@ int vg_peer_table_bind(vg_peer_table_t *t, const vg_addr_t *remote, void *peer) 
   return vg_map_put(&t->addrs, k, klen, peer); /* moves it from any other peer */
 }
 
+void vg_peer_table_unbind(vg_peer_table_t *t, const vg_addr_t *remote) {
+  uint8_t k[VG_ADDR_KEY_MAX];
+  void *peer = vg_map_del(&t->addrs, k, vg_addr_key(remote, k));
+  entry_t *e = peer ? entry_of(t, peer) : NULL;
+  for (size_t i = 0; e && i < e->n_addrs; i++) {
+    if (!vg_addr_equal(&e->addrs[i], remote)) continue;
+    memmove(&e->addrs[i], &e->addrs[i + 1], sizeof e->addrs[0] * (e->n_addrs - i - 1));
+    e->n_addrs--;
+    break;
+  }
+}
+
 void vg_peer_table_remove(vg_peer_table_t *t, void *peer) {
   entry_t *e = vg_map_del(&t->peers, &peer, sizeof peer);
   if (!e) return;
