@@ -367,24 +367,31 @@ static void drive(session_t *s, vg_time_t deadline) {
   }
 }
 
-/* Adds our host candidate (RFC 8839 §5.1) to the offer, as a browser does:
- * the UDP socket's address as seen on the way to the server. voxgate, being
- * ICE-lite, learns it peer-reflexively anyway; full agents such as aioice
- * fail at once when an offer has no candidate. Returns the new length, or
- * `n` unchanged when the address cannot be found. */
+/* Binds `fd` to the local address that routes to the server (port chosen
+ * by the kernel) and adds it to the offer as our host candidate
+ * (RFC 8839 §5.1), as a browser does. voxgate, being ICE-lite, learns the
+ * address from our checks anyway; full agents such as aioice fail at once
+ * when an offer has no candidate. Returns the new length, or `n` unchanged
+ * (and `fd` unbound) when the address cannot be found. */
 static int add_host_candidate(int fd, const char *server_host, char *offer, int n, size_t cap) {
   struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(9)};
   if (inet_pton(AF_INET, server_host, &dst.sin_addr) != 1) return n;
-  /* A UDP connect sends nothing; it picks the route and the source. */
-  if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0) return n;
+  /* A UDP connect sends nothing; it picks the route and so the source. */
+  int probe = socket(AF_INET, SOCK_DGRAM, 0);
   struct sockaddr_in self;
   socklen_t sl = sizeof self;
-  int ok = getsockname(fd, (struct sockaddr *)&self, &sl) == 0;
-  struct sockaddr unspec = {.sa_family = AF_UNSPEC};
-  (void)connect(fd, &unspec, sizeof unspec); /* receive from anyone again */
+  int ok = probe >= 0 && connect(probe, (struct sockaddr *)&dst, sizeof dst) == 0 &&
+           getsockname(probe, (struct sockaddr *)&self, &sl) == 0;
+  if (probe >= 0) close(probe);
+  if (!ok) return n;
+  self.sin_port = 0;
+  sl = sizeof self;
+  if (bind(fd, (struct sockaddr *)&self, sizeof self) < 0 ||
+      getsockname(fd, (struct sockaddr *)&self, &sl) < 0)
+    return n;
   char ip[INET_ADDRSTRLEN];
   const char *eoc = strstr(offer, "a=end-of-candidates\r\n");
-  if (!ok || !eoc || !inet_ntop(AF_INET, &self.sin_addr, ip, sizeof ip)) return n;
+  if (!eoc || !inet_ntop(AF_INET, &self.sin_addr, ip, sizeof ip)) return n;
   char line[128];
   int ll = snprintf(line, sizeof line, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n", ip,
                     (unsigned)ntohs(self.sin_port));
