@@ -127,6 +127,7 @@
     }
     ui.aec.addEventListener('change', () => store.set(KEY.aec, ui.aec.checked ? '1' : '0'));
 
+    $('token-form').addEventListener('submit', (ev) => ev.preventDefault());
     ui.token.value = store.get(KEY.token) || '';
     ui.token.addEventListener('change', () => {
       const t = ui.token.value.trim();
@@ -555,6 +556,7 @@
     ui.mode.disabled = active;
     ui.aec.disabled = active || RAW;
     document.body.dataset.state = st;
+    renderTimeline(lastSession);
   }
 
   function say(kind, text) {
@@ -589,8 +591,9 @@
       const tr = document.createElement('tr');
       const p = tl[phase];
       tr.className = p ? 'done' : 'pending';
-      const cells = [name, p ? `${fmt(p.fromClick, 0)} ms` : '…',
-        p && p.fromPost !== null ? `${fmt(p.fromPost, 0)} ms` : (p ? '—' : '…')];
+      const wait = state === 'starting' ? '…' : '—';
+      const cells = [name, p ? `${fmt(p.fromClick, 0)} ms` : wait,
+        p && p.fromPost !== null ? `${fmt(p.fromPost, 0)} ms` : (p ? '—' : wait)];
       for (const c of cells) {
         const td = document.createElement('td');
         td.textContent = c;
@@ -662,12 +665,23 @@
     }
   }
 
+  function isLoopbackPage() {
+    return ['localhost', '127.0.0.1', '[::1]'].includes(location.hostname);
+  }
+
   function iceFailedMessage() {
     const p = port();
-    return `No media path to the server (ICE failed). Check that ${p}/udp is open to the server ` +
-      `(the firewall needs ${p}/tcp and ${p}/udp, nothing else); where UDP is blocked the browser uses ` +
-      `TCP ${p} by itself if the server advertises an address this browser can reach (--public-ip). ` +
-      `From outside a firewall, an SSH tunnel always works: ssh -L ${p}:localhost:${p} SERVER, then open http://localhost:${p}/.`;
+    if (isLoopbackPage()) {
+      return 'No media path through the tunnel (ICE failed). Over an SSH tunnel only TCP ' + p + ' gets ' +
+        'through; the server offers it as an ICE-TCP candidate on 127.0.0.1 when the page is loaded from ' +
+        `localhost. Check that the tunnel forwards to the server's port ${p} ` +
+        `(ssh -L ${p}:localhost:${p} HOST) and look at the server log.`;
+    }
+    return 'No media path to the server (ICE failed: the connectivity checks got no answer). What to try: ' +
+      `open ${p}/udp and ${p}/tcp to the server (nothing else is needed); where UDP is blocked on the way the ` +
+      `browser falls back to TCP ${p} by itself, provided the address the server advertises is reachable from ` +
+      'here (behind NAT or in a container, start it with --public-ip ADDRESS); or use an SSH tunnel: ' +
+      `ssh -L ${p}:localhost:${p} ${location.hostname} and open http://localhost:${p}/.`;
   }
 
   function slowMessage(s) {
@@ -688,6 +702,10 @@
   ui.toggle.addEventListener('click', toggle);
 
   // Leaving or reloading the page ends the session on the server too.
+  // The keepalive DELETE outlives the page. Its answer never reaches this
+  // page, so the stored Location stays and the tab's next load DELETEs it
+  // again: a 404 when the first one arrived, the cure when it was lost or
+  // pagehide never ran (a killed tab).
   window.addEventListener('pagehide', () => { if (session) stop('Stopped (page closed).'); });
 
   // The hook the end-to-end tests use: it reflects what the page shows and

@@ -16,7 +16,8 @@
 //      reported; record the echo and compare it with the speech and with a
 //      control sentence (windowed correlation, lib/audio.mjs).
 //   3. Reload while connected: the server frees the session.
-//   4. Start again with one click, then Stop: the server frees the session.
+//   4. Start, reload with the pagehide DELETE dropped: the next load sends it.
+//   5. Start again with one click, then Stop: the server frees the session.
 // Prints the numbers; exits non-zero on the first failed check.
 
 import { chromium } from 'playwright-core';
@@ -97,7 +98,11 @@ async function main() {
   });
   try {
     const page = ctx.pages()[0] || await ctx.newPage();
-    page.on('console', (m) => { if (m.type() === 'error') console.log(`  [page] ${m.text()}`); });
+    // (A 404 after a reload is expected: the load DELETEs the stored session
+    // again in case the DELETE sent from pagehide was lost.)
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/status of 404/.test(m.text())) console.log(`  [page] ${m.text()}`);
+    });
     page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
     if (args.insecureUrl) {
       await page.goto(args.insecureUrl);
@@ -143,6 +148,7 @@ async function main() {
     for (const p of PHASES) {
       console.log(`  ${p.padEnd(7)} ${fmtMs(tl[p] && tl[p].fromClick).padStart(8)}  ${fmtMs(tl[p] && tl[p].fromPost).padStart(8)}`);
     }
+    if (tl.trackUnmuted) console.log(`  (remote track unmuted at ${fmtMs(tl.trackUnmuted.fromClick)} / ${fmtMs(tl.trackUnmuted.fromPost)})`);
     const missing = PHASES.filter((p) => !tl[p]);
     check(missing.length === 0, 'every timeline phase reported', missing.length ? 'missing ' + missing.join(',') : '');
     const afterPost = ['answer', 'ice', 'dtls', 'audio'];
@@ -186,7 +192,12 @@ async function main() {
     check(stats.packetsReceived > 0 && stats.packetsSent > 0, 'packets flow both ways');
     const list = await serverSessions(base);
     console.log(`server sessions: ${JSON.stringify(list)}`);
-    check(list.length === 1, 'the server lists one session');
+    if (check(list.length === 1, 'the server lists one session')) {
+      const srv = list[0];
+      check(srv.mode === 'echo' && srv.packets_in > 0 && srv.packets_out > 0,
+        'the server counts packets both ways in echo mode', `in=${srv.packets_in} out=${srv.packets_out}`);
+      check(/udp/i.test(String(srv.transport)), 'the server reports UDP too', String(srv.transport));
+    }
     if (args.screenshot) {
       await page.screenshot({ path: args.screenshot, fullPage: true });
       console.log(`screenshot: ${args.screenshot}`);
@@ -198,10 +209,29 @@ async function main() {
     const e2 = await serverEmpty(base);
     check(e2.ok, 'reload frees the session on the server', JSON.stringify(e2.list));
 
-    // 4. One click starts again; Stop frees the session.
+    // 4. When the DELETE sent from pagehide is lost (a killed tab, a network
+    //    drop), the tab's next load sends it again from the stored Location.
+    await page.click('#toggle');
+    check(await waitState(page, ['connected', 'failed'], 20000) === 'connected', 'one click connects after a reload');
+    const live = await vg(page, () => window.voxgate.location);
+    const deletes = [];
+    await page.route('**/whip/**', (route) => {
+      const req = route.request();
+      if (req.method() !== 'DELETE') return route.continue();
+      deletes.push(req.url());
+      return deletes.length === 1 ? route.abort() : route.continue();
+    });
+    await page.reload();
+    const e4 = await serverEmpty(base);
+    await page.unroute('**/whip/**');
+    check(deletes.length === 2 && deletes.every((u) => u === live),
+      'the pagehide DELETE lost: the next load DELETEs the stored session', JSON.stringify(deletes));
+    check(e4.ok, 'the session is freed on the server', JSON.stringify(e4.list));
+
+    // 5. One click starts again; Stop frees the session.
     await page.click('#toggle');
     const st2 = await waitState(page, ['connected', 'failed'], 20000);
-    check(st2 === 'connected', 'after the reload one click connects again', st2);
+    check(st2 === 'connected', 'one click connects again', st2);
     await page.click('#toggle');
     check(await vg(page, () => window.voxgate.state) === 'idle', 'Stop: idle at once');
     const e3 = await serverEmpty(base);
