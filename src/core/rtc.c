@@ -456,6 +456,7 @@ void vg_rtc_destroy(vg_rtc_t *rtc) {
 
 const char *vg_rtc_local_ufrag(const vg_rtc_t *rtc) { return rtc->local_ufrag; }
 bool vg_rtc_is_closed(const vg_rtc_t *rtc) { return rtc->closed; }
+bool vg_rtc_has_path(const vg_rtc_t *rtc, const vg_addr_t *addr) { return path_valid(rtc, addr); }
 
 static int make_ice(vg_rtc_t *rtc, vg_time_t now, vg_ice_role_t role, const char *remote_ufrag,
                     const char *remote_pwd) {

@@ -153,6 +153,10 @@ int vg_rtc_send_audio(vg_rtc_t *rtc, vg_time_t now, uint32_t rtp_ts, bool marker
 int vg_rtc_close(vg_rtc_t *rtc, vg_time_t now);
 
 bool vg_rtc_is_closed(const vg_rtc_t *rtc);
+/* True when `addr` is a path this peer validated with ICE (an authenticated
+ * request from it, or a verified response): the caller binds such an
+ * address to the peer in its peer table after handle_packet. */
+bool vg_rtc_has_path(const vg_rtc_t *rtc, const vg_addr_t *addr);
 void vg_rtc_get_stats(const vg_rtc_t *rtc, vg_rtc_stats_t *out);
 
 #endif

@@ -182,12 +182,9 @@ static void deliver(sim_t *s, const packet_t *p) {
   vg_rtc_t *peer = vg_peer_table_route(s->table, &p->from, p->data, p->len);
   if (!peer) return;
   int r = vg_rtc_handle_packet(peer, s->now, &p->from, p->data, p->len);
-  if (r == VG_OK && p->len > 0 && p->data[0] < 4 && (p->data[0] & 0x01) == 0 &&
-      (p->data[1] & 0x10) == 0) {
-    /* an accepted STUN request */
-    s->last_server_check = s->now;
+  if (r == VG_OK && p->len > 0 && p->data[0] < 4) s->last_server_check = s->now; /* a check */
+  if (r == VG_OK && vg_rtc_has_path(peer, &p->from))
     CHECK(vg_peer_table_bind(s->table, &p->from, peer) == VG_OK);
-  }
   drain(s, peer, false);
 }
 
@@ -439,6 +436,8 @@ static void test_foreign_and_garbage_datagrams_do_not_disturb(void) {
   CHECK_EQ(vg_rtc_handle_packet(s->server, s->now, &stranger, req, (size_t)req_len), VG_EAUTH);
   drain(s, s->server, false);
   CHECK(vg_peer_table_find_addr(s->table, &stranger) == NULL);
+  CHECK(!vg_rtc_has_path(s->server, &stranger));
+  CHECK(vg_rtc_has_path(s->server, &s->client_addr));
   CHECK(!s->server_closed_at);
   run_until(s, s->now + VG_SEC(2));
   CHECK(s->echoes >= before + 95);

@@ -1,0 +1,226 @@
+/* The HTTP API on the shared TCP port: the page, WHIP (RFC 9725), health
+ * and session listing. Replies are built synchronously; none of this
+ * blocks the loop. */
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/server_internal.h"
+#include "app/web_assets.h"
+#include "base/log.h"
+#include "core/sdp.h"
+
+#define ANSWER_CAP 8192
+#define WHIP_PREFIX "/whip/"
+/* Seconds a client should wait before retrying when the server is full. */
+#define RETRY_AFTER "5"
+
+static void text(vg_http_reply_t *r, int status, const char *msg) {
+  r->status = status;
+  r->content_type = "text/plain; charset=utf-8";
+  size_t len = strlen(msg);
+  char *body = malloc(len + 2);
+  if (!body) {
+    r->body_len = 0;
+    return;
+  }
+  memcpy(body, msg, len);
+  body[len] = '\n';
+  r->body = body;
+  r->body_len = len + 1;
+  r->free_after = body;
+}
+
+static void json_reply(vg_http_reply_t *r, json_t *j) {
+  char *s = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  if (!s) {
+    text(r, 500, "cannot encode JSON");
+    return;
+  }
+  r->status = 200;
+  r->content_type = "application/json";
+  r->body = s;
+  r->body_len = strlen(s);
+  r->free_after = s;
+}
+
+/* CORS for every reply: WHIP clients run on other origins (RFC 9725 §4.1
+ * expects OPTIONS pre-flight to work). */
+static void cors(vg_http_reply_t *r) {
+  vg_http_reply_header(r, "Access-Control-Allow-Origin", "*");
+  vg_http_reply_header(r, "Access-Control-Expose-Headers", "Location, ETag, Link");
+}
+
+/* RFC 9725 §4.5 / RFC 6750: a bearer token when one is configured. The
+ * comparison takes the same time whatever the token's first difference. */
+static bool authorized(const vg_server_t *srv, const vg_http_request_t *req) {
+  if (!srv->cfg.token[0]) return true;
+  const char *h = vg_http_header(req, "Authorization");
+  if (!h || strncmp(h, "Bearer ", 7) != 0) return false;
+  const char *tok = h + 7;
+  size_t n = strlen(srv->cfg.token);
+  return strlen(tok) == n && CRYPTO_memcmp(tok, srv->cfg.token, n) == 0;
+}
+
+static void unauthorized(vg_http_reply_t *r) {
+  text(r, 401, "this server needs 'Authorization: Bearer <token>' (see --token)");
+  vg_http_reply_header(r, "WWW-Authenticate", "Bearer");
+}
+
+static bool serve_asset(const vg_http_request_t *req, vg_http_reply_t *r) {
+  const char *path = strcmp(req->path, "/") == 0 ? "/index.html" : req->path;
+  for (const vg_web_asset_t *a = vg_web_assets; a->path; a++) {
+    if (strcmp(a->path, path) != 0) continue;
+    r->status = 200;
+    r->content_type = a->content_type;
+    r->body = a->data;
+    r->body_len = a->len;
+    vg_http_reply_header(r, "Cache-Control", "no-cache");
+    return true;
+  }
+  return false;
+}
+
+static void whip_post(vg_server_t *srv, const vg_http_request_t *req, const vg_addr_t *local,
+                      vg_http_reply_t *r) {
+  if (!authorized(srv, req)) return unauthorized(r);
+  if (!vg_http_content_type_is(req, "application/sdp"))
+    return text(r, 415, "WHIP offers must be sent as Content-Type: application/sdp");
+  char mode[32];
+  int q = vg_http_query_param(req, "mode", mode, sizeof mode);
+  if (q == VG_OK && strcmp(mode, "echo") != 0)
+    return text(r, 400, "unknown mode (this server supports mode=echo)");
+  if (srv->n_sessions >= srv->cfg.max_sessions) {
+    text(r, 503, "the server is at its session limit (--max-sessions); retry shortly");
+    vg_http_reply_header(r, "Retry-After", RETRY_AFTER);
+    return;
+  }
+  if (req->body_len == 0) return text(r, 400, "the offer is empty");
+  char *answer = malloc(ANSWER_CAP);
+  if (!answer) return text(r, 500, "out of memory");
+  char msg[256];
+  vg_session_t *s;
+  int n = vg_server_session_create(srv, VG_MODE_ECHO, (const char *)req->body, req->body_len,
+                                   local, answer, ANSWER_CAP, &s, msg, sizeof msg);
+  if (n < 0) {
+    free(answer);
+    if (!msg[0]) snprintf(msg, sizeof msg, "%s", vg_strerror(n));
+    VG_LOG(VG_LOG_INFO, NULL, "offer rejected: %s", msg);
+    return text(r, n == VG_EUNSUPPORTED ? 422 : n == VG_EINVAL ? 400 : 500, msg);
+  }
+  static char location[sizeof WHIP_PREFIX + VG_SESSION_ID_LEN];
+  static char etag[VG_SESSION_ID_LEN + 3];
+  snprintf(location, sizeof location, WHIP_PREFIX "%s", s->id);
+  snprintf(etag, sizeof etag, "\"%s\"", s->id);
+  r->status = 201;
+  r->content_type = "application/sdp";
+  r->body = answer;
+  r->body_len = (size_t)n;
+  r->free_after = answer;
+  vg_http_reply_header(r, "Location", location);
+  vg_http_reply_header(r, "ETag", etag);
+}
+
+static void whip_resource(vg_server_t *srv, const vg_http_request_t *req, vg_http_reply_t *r) {
+  const char *id = req->path + strlen(WHIP_PREFIX);
+  if (req->method == VG_HTTP_OPTIONS) {
+    r->status = 204;
+    vg_http_reply_header(r, "Access-Control-Allow-Methods", "PATCH, DELETE, OPTIONS");
+    vg_http_reply_header(r, "Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match");
+    return;
+  }
+  if (req->method != VG_HTTP_PATCH && req->method != VG_HTTP_DELETE) {
+    r->status = 405;
+    vg_http_reply_header(r, "Allow", "PATCH, DELETE, OPTIONS");
+    return text(r, 405, "a WHIP session accepts PATCH and DELETE");
+  }
+  if (!authorized(srv, req)) return unauthorized(r);
+  vg_session_t *s = vg_server_session_find(srv, id);
+  if (!s) return text(r, 404, "no such session (it ended, or never existed)");
+  if (req->method == VG_HTTP_DELETE) {
+    VG_LOG(VG_LOG_INFO, s->id, "ended by DELETE");
+    vg_server_session_end(s);
+    r->status = 200;
+    return;
+  }
+  /* PATCH: trickle ICE (RFC 8840). An ICE-lite server learns the browser's
+   * addresses from its checks, so candidates are accepted and not needed;
+   * the body must still be a well-formed sdpfrag. */
+  if (!vg_http_content_type_is(req, "application/trickle-ice-sdpfrag"))
+    return text(r, 415, "PATCH needs Content-Type: application/trickle-ice-sdpfrag");
+  vg_sdp_t *frag = malloc(sizeof *frag);
+  if (!frag) return text(r, 500, "out of memory");
+  const char *why = NULL;
+  int p = vg_sdp_parse_frag(frag, (const char *)req->body, req->body_len, &why);
+  char msg[200];
+  if (p < 0) snprintf(msg, sizeof msg, "%s", why ? why : "malformed sdpfrag");
+  free(frag);
+  if (p < 0) return text(r, 400, msg);
+  r->status = 204;
+}
+
+static json_t *session_json(const vg_session_t *s, vg_time_t now) {
+  vg_rtc_stats_t st;
+  vg_rtc_get_stats(s->rtc, &st);
+  char remote[VG_ADDR_STRLEN] = "";
+  if (s->has_remote) vg_addr_format(&s->remote, remote, sizeof remote);
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "id", s->id,
+                   "mode", "echo", "state", s->state, "remote", remote, "transport",
+                   !s->has_remote ? "" : s->remote.transport == VG_TRANSPORT_TCP ? "tcp" : "udp",
+                   "packets_in", (json_int_t)st.packets_in, "packets_out", (json_int_t)st.packets_out,
+                   "bytes_in", (json_int_t)st.bytes_in, "bytes_out", (json_int_t)st.bytes_out,
+                   "lost", (json_int_t)st.packets_lost,
+                   /* RFC 3550 jitter is in RTP units: 48 per ms for Opus */
+                   "jitter_ms", st.jitter / 48.0, "rtt_ms", st.rtt / 1000.0,
+                   "age_s", (now - s->created_at) / 1e6);
+}
+
+void vg_api_handle(void *ud, const vg_http_request_t *req, const vg_addr_t *local,
+                   const vg_addr_t *peer, vg_http_reply_t *r) {
+  vg_server_t *srv = ud;
+  (void)peer;
+  cors(r);
+  const char *path = req->path;
+  if (strcmp(path, "/whip") == 0) {
+    if (req->method == VG_HTTP_POST) return whip_post(srv, req, local, r);
+    if (req->method == VG_HTTP_OPTIONS) {
+      r->status = 204;
+      vg_http_reply_header(r, "Accept-Post", "application/sdp");
+      vg_http_reply_header(r, "Access-Control-Allow-Methods", "POST, OPTIONS");
+      vg_http_reply_header(r, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+      return;
+    }
+    vg_http_reply_header(r, "Allow", "POST, OPTIONS");
+    return text(r, 405, "POST an SDP offer to /whip");
+  }
+  if (strncmp(path, WHIP_PREFIX, strlen(WHIP_PREFIX)) == 0) return whip_resource(srv, req, r);
+  if (req->method != VG_HTTP_GET && req->method != VG_HTTP_HEAD) {
+    if (req->method == VG_HTTP_OPTIONS) {
+      r->status = 204;
+      return;
+    }
+    vg_http_reply_header(r, "Allow", "GET, HEAD");
+    return text(r, 405, "this path only answers GET");
+  }
+  if (strcmp(path, "/healthz") == 0) {
+    return json_reply(r, json_pack("{s:s, s:I, s:I, s:f}", "status", "ok", "sessions",
+                                   (json_int_t)srv->n_sessions, "sessions_total",
+                                   (json_int_t)srv->sessions_total, "uptime_s",
+                                   (vg_server_now() - srv->started_at) / 1e6));
+  }
+  if (strcmp(path, "/api/sessions") == 0) {
+    json_t *arr = json_array();
+    vg_time_t now = vg_server_now();
+    for (const vg_session_t *s = srv->sessions; s && arr; s = s->next) {
+      json_t *o = session_json(s, now);
+      if (o) json_array_append_new(arr, o);
+    }
+    if (!arr) return text(r, 500, "out of memory");
+    return json_reply(r, arr);
+  }
+  if (serve_asset(req, r)) return;
+  text(r, 404, "not found");
+}

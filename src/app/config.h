@@ -1,0 +1,47 @@
+/* Server configuration: defaults, then environment variables, then flags.
+ *
+ *   flag               environment            default
+ *   --port N           VOXGATE_PORT           8080 (TCP for HTTP, UDP for media)
+ *   --bind ADDR        VOXGATE_BIND           all interfaces
+ *   --public-ip ADDR   VOXGATE_PUBLIC_IP      none (repeatable; env comma-separated)
+ *   --token T          VOXGATE_TOKEN          none (WHIP needs no auth)
+ *   --max-sessions N   VOXGATE_MAX_SESSIONS   100
+ *   --log-level L      VOXGATE_LOG_LEVEL      info
+ */
+#ifndef VG_APP_CONFIG_H
+#define VG_APP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/addr.h"
+#include "base/err.h"
+#include "core/rtc.h"
+
+#define VG_CONFIG_MAX_PUBLIC_IPS 8
+#define VG_CONFIG_TOKEN_MAX 256
+
+typedef struct {
+  uint16_t port;
+  bool has_bind;
+  vg_addr_t bind; /* port unset */
+  vg_addr_t public_ips[VG_CONFIG_MAX_PUBLIC_IPS];
+  size_t n_public_ips;
+  char token[VG_CONFIG_TOKEN_MAX]; /* "" = none */
+  size_t max_sessions;
+  int log_level; /* vg_log_level_t */
+  bool help;
+} vg_config_t;
+
+void vg_config_defaults(vg_config_t *c);
+/* Applies VOXGATE_* variables from `getenv_fn` (getenv, or a test's). On a
+ * bad value returns VG_EINVAL and writes a one-line reason into err. */
+int vg_config_from_env(vg_config_t *c, const char *(*getenv_fn)(const char *), char *err,
+                       size_t err_cap) VG_MUST_USE;
+/* Applies command-line flags (argv[0] is skipped). Same error rules. */
+int vg_config_from_args(vg_config_t *c, int argc, char **argv, char *err, size_t err_cap) VG_MUST_USE;
+/* The --help text. */
+const char *vg_config_usage(void);
+
+#endif

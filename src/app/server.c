@@ -1,0 +1,343 @@
+#include "app/server_internal.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "core/srtp.h"
+#include "io/sockaddr.h"
+
+/* ---- time and ids ------------------------------------------------------- */
+
+vg_time_t vg_server_now(void) { return (vg_time_t)(uv_hrtime() / 1000); }
+
+static int new_session_id(char *out) {
+  uint8_t b[VG_SESSION_ID_LEN / 2];
+  if (RAND_bytes(b, sizeof b) != 1) return VG_ECRYPTO;
+  for (size_t i = 0; i < sizeof b; i++) snprintf(out + 2 * i, 3, "%02x", b[i]);
+  return VG_OK;
+}
+
+/* ---- candidates --------------------------------------------------------- */
+
+static bool cand_has(const vg_rtc_candidate_t *c, size_t n, const vg_addr_t *a) {
+  for (size_t i = 0; i < n; i++)
+    if (vg_addr_equal(&c[i].addr, a)) return true;
+  return false;
+}
+
+static void cand_add(vg_rtc_candidate_t *c, size_t *n, size_t max, const vg_addr_t *a,
+                     uint16_t port) {
+  vg_addr_t x = *a;
+  x.port = port;
+  x.transport = VG_TRANSPORT_UDP;
+  if (*n >= max || x.family == 0 || cand_has(c, *n, &x)) return;
+  /* An unspecified address (0.0.0.0, ::) is never a usable candidate. */
+  static const uint8_t zero[16];
+  if (memcmp(x.ip, zero, x.family == 4 ? 4 : 16) == 0) return;
+  c[(*n)++].addr = x;
+}
+
+static bool is_link_local_v6(const vg_addr_t *a) {
+  return a->family == 6 && a->ip[0] == 0xfe && (a->ip[1] & 0xc0) == 0x80;
+}
+
+/* The addresses to advertise for one offer, best first (RFC 8445 §5.1.2:
+ * the answerer orders by preference):
+ *   1. --public-ip addresses (NAT/Docker port mappings): the operator knows;
+ *   2. the address the browser already reached us on (the HTTP request's
+ *      local address): proven reachable from that browser;
+ *   3. every other interface address, loopback only when it is all there is
+ *      or the page itself came over loopback, never IPv6 link-local (a
+ *      browser cannot use one without its zone).
+ * With --bind, only the bound address (and public ones). */
+static size_t build_candidates(const vg_server_t *srv, const vg_addr_t *http_local,
+                               vg_rtc_candidate_t *out, size_t max) {
+  size_t n = 0;
+  uint16_t port = srv->cfg.port;
+  for (size_t i = 0; i < srv->cfg.n_public_ips; i++) cand_add(out, &n, max, &srv->cfg.public_ips[i], port);
+  if (srv->cfg.has_bind) {
+    cand_add(out, &n, max, &srv->cfg.bind, port);
+    return n;
+  }
+  bool page_on_loopback = http_local && vg_addr_is_loopback(http_local);
+  if (http_local && !is_link_local_v6(http_local)) cand_add(out, &n, max, http_local, port);
+  uv_interface_address_t *ifs;
+  int count;
+  if (uv_interface_addresses(&ifs, &count) == 0) {
+    size_t before = n;
+    for (int pass = 0; pass < 2; pass++) {
+      for (int i = 0; i < count; i++) {
+        vg_addr_t a;
+        const struct sockaddr *sa = (const struct sockaddr *)&ifs[i].address;
+        if (vg_sockaddr_to_addr(sa, VG_TRANSPORT_UDP, &a) < 0 || is_link_local_v6(&a)) continue;
+        bool loop = vg_addr_is_loopback(&a);
+        /* pass 0: real interfaces; pass 1: loopback, when allowed */
+        if (pass == 0 && loop) continue;
+        if (pass == 1 && (!loop || (!page_on_loopback && n > before))) continue;
+        cand_add(out, &n, max, &a, port);
+      }
+    }
+    uv_free_interface_addresses(ifs, count);
+  }
+  return n;
+}
+
+/* ---- sessions ------------------------------------------------------------- */
+
+static void session_freed(uv_handle_t *h) { free(h->data); }
+
+static void session_destroy(vg_session_t *s) {
+  vg_server_t *srv = s->srv;
+  vg_peer_table_remove(srv->peers, s);
+  if (s->prev) s->prev->next = s->next;
+  else srv->sessions = s->next;
+  if (s->next) s->next->prev = s->prev;
+  srv->n_sessions--;
+  vg_rtc_destroy(s->rtc);
+  s->rtc = NULL;
+  uv_timer_stop(&s->timer);
+  uv_close((uv_handle_t *)&s->timer, session_freed);
+}
+
+static void transmit(vg_session_t *s, const vg_addr_t *to, const uint8_t *buf, size_t len) {
+  if (to->transport == VG_TRANSPORT_UDP) (void)vg_udp_send(s->srv->udp, to, buf, len);
+}
+
+static void on_event(vg_session_t *s, vg_time_t now, const vg_rtc_event_t *ev) {
+  char a[VG_ADDR_STRLEN];
+  switch (ev->type) {
+  case VG_RTC_EV_ICE_CONNECTED:
+    s->remote = ev->u.ice.addr;
+    s->has_remote = true;
+    if (!s->closed && strcmp(s->state, "connected") != 0) s->state = "ice-connected";
+    vg_addr_format(&s->remote, a, sizeof a);
+    VG_LOG(VG_LOG_INFO, s->id, "ICE connected to %s after %lld ms", a,
+           (long long)(now - s->created_at) / 1000);
+    break;
+  case VG_RTC_EV_DTLS_CONNECTED:
+    s->state = "connected";
+    VG_LOG(VG_LOG_INFO, s->id, "DTLS connected after %lld ms (%s)",
+           (long long)(now - s->created_at) / 1000,
+           vg_srtp_profile_name((vg_srtp_profile_t)ev->u.dtls.srtp_profile));
+    break;
+  case VG_RTC_EV_AUDIO:
+    /* echo: the caller's own Opus frame, back on our SSRC, same timestamp */
+    if (vg_rtc_send_audio(s->rtc, now, ev->u.audio.timestamp, ev->u.audio.marker,
+                          ev->u.audio.payload, ev->u.audio.payload_len) < 0)
+      VG_LOG(VG_LOG_DEBUG, s->id, "echo dropped a frame");
+    break;
+  case VG_RTC_EV_RTT:
+    break;
+  case VG_RTC_EV_CLOSED:
+    s->closed = true;
+    s->state = "closed";
+    VG_LOG(VG_LOG_INFO, s->id, "session ended after %lld s: %s",
+           (long long)(now - s->created_at) / 1000000, ev->u.closed.why);
+    break;
+  }
+}
+
+static void on_timer(uv_timer_t *t);
+
+/* Moves everything the peer queued onto the wire and into the application,
+ * then re-arms its timer (or ends it). */
+static void session_service(vg_session_t *s, vg_time_t now) {
+  uint8_t buf[1500];
+  for (;;) {
+    bool any = false;
+    vg_addr_t to;
+    int n;
+    while ((n = vg_rtc_poll_transmit(s->rtc, buf, sizeof buf, &to)) > 0) {
+      transmit(s, &to, buf, (size_t)n);
+      any = true;
+    }
+    vg_rtc_event_t ev;
+    while (vg_rtc_poll_event(s->rtc, &ev)) {
+      on_event(s, now, &ev);
+      any = true;
+    }
+    if (!any) break;
+  }
+  if (s->closed) {
+    session_destroy(s);
+    return;
+  }
+  vg_time_t due = vg_rtc_poll_timeout(s->rtc);
+  if (due == VG_TIME_NEVER) {
+    uv_timer_stop(&s->timer);
+    return;
+  }
+  /* libuv timers count milliseconds: round up so we never wake early. */
+  uint64_t ms = due <= now ? 0 : (uint64_t)((due - now + 999) / 1000);
+  uv_timer_start(&s->timer, on_timer, ms, 0);
+}
+
+static void on_timer(uv_timer_t *t) {
+  vg_session_t *s = t->data;
+  vg_time_t now = vg_server_now();
+  (void)vg_rtc_handle_timeout(s->rtc, now);
+  session_service(s, now);
+}
+
+static void on_udp(void *ud, const vg_addr_t *from, const uint8_t *buf, size_t len) {
+  vg_server_t *srv = ud;
+  vg_session_t *s = vg_peer_table_route(srv->peers, from, buf, len);
+  if (!s) return; /* nobody's: unknown ufrag or an unauthenticated address */
+  vg_time_t now = vg_server_now();
+  int r = vg_rtc_handle_packet(s->rtc, now, from, buf, len);
+  if (r == VG_OK && vg_rtc_has_path(s->rtc, from) && vg_peer_table_bind(srv->peers, from, s) < 0)
+    VG_LOG(VG_LOG_WARN, s->id, "cannot bind a path in the peer table");
+  session_service(s, now);
+}
+
+int vg_server_session_create(vg_server_t *srv, vg_mode_t mode, const char *offer, size_t len,
+                             const vg_addr_t *http_local, char *answer, size_t cap,
+                             vg_session_t **out, char *why, size_t why_cap) {
+  *out = NULL;
+  snprintf(why, why_cap, "%s", "");
+  vg_session_t *s = calloc(1, sizeof *s);
+  if (!s) return VG_ENOMEM;
+  s->srv = srv;
+  s->mode = mode;
+  s->state = "new";
+  s->created_at = vg_server_now();
+  if (new_session_id(s->id) < 0) {
+    free(s);
+    return VG_ECRYPTO;
+  }
+  vg_rtc_config_t rc = {.role = VG_RTC_ROLE_SERVER, .cert = srv->cert, .sid = s->id};
+  int r = vg_rtc_create(&rc, &s->rtc);
+  if (r < 0) {
+    free(s);
+    return r;
+  }
+  vg_rtc_candidate_t cands[VG_RTC_MAX_LOCAL_CANDIDATES];
+  size_t n = build_candidates(srv, http_local, cands, 8);
+  if (n == 0) {
+    snprintf(why, why_cap, "the server has no address to advertise (use --public-ip)");
+    vg_rtc_destroy(s->rtc);
+    free(s);
+    return VG_ESTATE;
+  }
+  const char *reason = NULL;
+  int alen = vg_rtc_accept_offer(s->rtc, s->created_at, offer, len, cands, n, answer, cap, &reason);
+  r = alen;
+  if (r < 0) snprintf(why, why_cap, "%s", reason ? reason : vg_strerror(r)); /* before destroy */
+  if (r >= 0 && (r = vg_peer_table_add(srv->peers, vg_rtc_local_ufrag(s->rtc), s)) < 0)
+    snprintf(why, why_cap, "cannot register the session: %s", vg_strerror(r));
+  if (r < 0) {
+    vg_rtc_destroy(s->rtc);
+    free(s);
+    return r;
+  }
+  uv_timer_init(srv->loop, &s->timer);
+  s->timer.data = s;
+  s->next = srv->sessions;
+  if (srv->sessions) srv->sessions->prev = s;
+  srv->sessions = s;
+  srv->n_sessions++;
+  srv->sessions_total++;
+  char a[VG_ADDR_STRLEN];
+  vg_addr_format(&cands[0].addr, a, sizeof a);
+  VG_LOG(VG_LOG_INFO, s->id, "new echo session; %zu candidate(s), first %s", n, a);
+  session_service(s, s->created_at);
+  *out = s;
+  return alen;
+}
+
+vg_session_t *vg_server_session_find(vg_server_t *srv, const char *id) {
+  for (vg_session_t *s = srv->sessions; s; s = s->next)
+    if (strcmp(s->id, id) == 0) return s;
+  return NULL;
+}
+
+void vg_server_session_end(vg_session_t *s) {
+  vg_time_t now = vg_server_now();
+  (void)vg_rtc_close(s->rtc, now);
+  session_service(s, now);
+}
+
+/* ---- server --------------------------------------------------------------- */
+
+int vg_server_create(uv_loop_t *loop, const vg_config_t *cfg, vg_server_t **out, char *err,
+                     size_t cap) {
+  *out = NULL;
+  vg_server_t *srv = calloc(1, sizeof *srv);
+  if (!srv) return VG_ENOMEM;
+  srv->loop = loop;
+  srv->cfg = *cfg;
+  srv->started_at = vg_server_now();
+  const vg_addr_t *bind = cfg->has_bind ? &cfg->bind : NULL;
+  int r;
+  if ((r = vg_srtp_global_init()) < 0) {
+    snprintf(err, cap, "SRTP library initialisation failed");
+    goto fail;
+  }
+  if ((r = vg_dtls_cert_create(&srv->cert)) < 0) {
+    snprintf(err, cap, "cannot create the DTLS certificate: %s", vg_strerror(r));
+    goto fail;
+  }
+  if ((r = vg_peer_table_create(&srv->peers)) < 0) {
+    snprintf(err, cap, "out of memory");
+    goto fail;
+  }
+  if ((r = vg_udp_open(loop, bind, cfg->port, on_udp, srv, &srv->udp)) < 0) {
+    snprintf(err, cap, "cannot open UDP port %u: %s", cfg->port, uv_strerror(r));
+    goto fail;
+  }
+  if ((r = vg_tcp_listen(loop, bind, cfg->port, vg_api_handle, srv, &srv->tcp)) < 0) {
+    snprintf(err, cap, "cannot listen on TCP port %u: %s", cfg->port, uv_strerror(r));
+    goto fail;
+  }
+  *out = srv;
+  return VG_OK;
+fail:
+  vg_server_shutdown(srv);
+  uv_run(loop, UV_RUN_NOWAIT);
+  vg_server_destroy(srv);
+  return r < 0 ? r : VG_EINVAL;
+}
+
+void vg_server_shutdown(vg_server_t *srv) {
+  if (srv->shutting_down) return;
+  srv->shutting_down = true;
+  while (srv->sessions) {
+    vg_session_t *s = srv->sessions;
+    vg_server_session_end(s);
+    if (srv->sessions == s) session_destroy(s); /* not ended by its events */
+  }
+  vg_udp_close(srv->udp);
+  vg_tcp_close(srv->tcp);
+  srv->udp = NULL;
+  srv->tcp = NULL;
+}
+
+void vg_server_destroy(vg_server_t *srv) {
+  if (!srv) return;
+  vg_peer_table_destroy(srv->peers);
+  vg_dtls_cert_destroy(srv->cert);
+  free(srv);
+}
+
+size_t vg_server_session_count(const vg_server_t *srv) { return srv->n_sessions; }
+
+int vg_server_urls(const vg_server_t *srv, char *out, size_t cap) {
+  size_t off = 0;
+  int n = snprintf(out, cap, "http://localhost:%u/\n", srv->cfg.port);
+  if (n < 0 || (size_t)n >= cap) return VG_ENOSPC;
+  off = (size_t)n;
+  vg_rtc_candidate_t c[VG_RTC_MAX_LOCAL_CANDIDATES];
+  size_t nc = build_candidates(srv, NULL, c, VG_RTC_MAX_LOCAL_CANDIDATES);
+  for (size_t i = 0; i < nc; i++) {
+    char ip[VG_ADDR_STRLEN];
+    if (vg_addr_is_loopback(&c[i].addr) || vg_addr_format_ip(&c[i].addr, ip, sizeof ip) < 0) continue;
+    n = snprintf(out + off, cap - off, c[i].addr.family == 6 ? "http://[%s]:%u/\n" : "http://%s:%u/\n",
+                 ip, srv->cfg.port);
+    if (n < 0 || (size_t)n >= cap - off) break;
+    off += (size_t)n;
+  }
+  return (int)off;
+}

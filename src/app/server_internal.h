@@ -1,0 +1,63 @@
+/* Shared between server.c (sessions, sockets, timers) and api.c (HTTP). */
+#ifndef VG_APP_SERVER_INTERNAL_H
+#define VG_APP_SERVER_INTERNAL_H
+
+#include "app/server.h"
+#include "base/time.h"
+#include "core/peer_table.h"
+#include "core/rtc.h"
+#include "io/tcp.h"
+#include "io/udp.h"
+
+#define VG_SESSION_ID_LEN 16
+
+typedef enum {
+  VG_MODE_ECHO = 0,
+} vg_mode_t;
+
+typedef struct vg_session {
+  struct vg_server *srv;     /* borrowed */
+  char id[VG_SESSION_ID_LEN + 1];
+  vg_mode_t mode;
+  vg_rtc_t *rtc;             /* owned */
+  uv_timer_t timer;          /* the session struct is freed in its close callback */
+  vg_time_t created_at;
+  const char *state;         /* static: "new", "ice-connected", "connected", "closed" */
+  bool has_remote;
+  vg_addr_t remote;          /* ICE's selected address */
+  bool closed;
+  bool in_service;           /* guards against destroying while servicing */
+  struct vg_session *prev, *next;
+} vg_session_t;
+
+struct vg_server {
+  uv_loop_t *loop;           /* borrowed */
+  vg_config_t cfg;
+  vg_dtls_cert_t *cert;      /* owned; shared by every session */
+  vg_peer_table_t *peers;    /* owned */
+  vg_udp_t *udp;             /* owned (closed through libuv) */
+  vg_tcp_t *tcp;             /* owned (closed through libuv) */
+  vg_session_t *sessions;    /* list */
+  size_t n_sessions;
+  uint64_t sessions_total;   /* since start */
+  vg_time_t started_at;
+  bool shutting_down;
+};
+
+vg_time_t vg_server_now(void);
+
+/* Creates a session from a WHIP offer; on success writes the answer into
+ * `answer` and returns its length and *out; else a negative code with a
+ * one-line reason copied into why[0..why_cap). */
+int vg_server_session_create(vg_server_t *srv, vg_mode_t mode, const char *offer, size_t len,
+                             const vg_addr_t *http_local, char *answer, size_t cap,
+                             vg_session_t **out, char *why, size_t why_cap);
+vg_session_t *vg_server_session_find(vg_server_t *srv, const char *id);
+/* Ends a session now (BYE and close_notify go out first). */
+void vg_server_session_end(vg_session_t *s);
+
+/* The HTTP handler (api.c). */
+void vg_api_handle(void *ud, const vg_http_request_t *req, const vg_addr_t *local,
+                   const vg_addr_t *peer, vg_http_reply_t *reply);
+
+#endif

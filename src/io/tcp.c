@@ -1,0 +1,268 @@
+#include "io/tcp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "io/sockaddr.h"
+
+#define READ_BUF 16384
+/* Room for the status line and headers of any reply we write. */
+#define REPLY_HEAD_MAX 2048
+
+typedef struct conn {
+  uv_tcp_t handle; /* first: the handle pointer is the conn pointer */
+  uv_timer_t idle;
+  struct vg_tcp *owner;
+  struct conn *prev, *next;
+  vg_http_conn_t *http; /* owned */
+  vg_addr_t local, peer;
+  size_t pending_write;
+  int open_handles; /* freed when both handles have closed */
+  bool closing;
+  char rbuf[READ_BUF];
+} conn_t;
+
+struct vg_tcp {
+  uv_tcp_t listener;
+  vg_http_handler_fn handler;
+  void *ud;
+  conn_t *conns; /* list of live connections */
+  size_t n_conns;
+  bool closing;
+};
+
+typedef struct {
+  uv_write_t req;
+  conn_t *c;
+  size_t len;
+  bool close_after;
+  char data[]; /* the response */
+} write_t;
+
+void vg_http_reply_header(vg_http_reply_t *r, const char *name, const char *value) {
+  if (r->n_headers >= VG_TCP_MAX_REPLY_HEADERS) return;
+  r->headers[r->n_headers].name = name;
+  r->headers[r->n_headers].value = value;
+  r->n_headers++;
+}
+
+static void conn_free_if_done(uv_handle_t *h) {
+  conn_t *c = h->data;
+  if (--c->open_handles > 0) return;
+  vg_http_conn_destroy(c->http);
+  free(c);
+}
+
+static void conn_close(conn_t *c) {
+  if (c->closing) return;
+  c->closing = true;
+  struct vg_tcp *t = c->owner;
+  if (c->prev) c->prev->next = c->next;
+  else t->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  t->n_conns--;
+  uv_close((uv_handle_t *)&c->idle, conn_free_if_done);
+  uv_close((uv_handle_t *)&c->handle, conn_free_if_done);
+}
+
+static void on_written(uv_write_t *req, int status) {
+  write_t *w = (write_t *)req;
+  conn_t *c = w->c;
+  c->pending_write -= w->len;
+  if (status < 0 || w->close_after) conn_close(c);
+  free(w);
+}
+
+/* Formats a response and queues it on the connection. `final` responses
+ * close the connection after them unless `keep_alive`; interim (1xx) ones
+ * never do. Returns false when the connection had to be closed. */
+static bool send_response(conn_t *c, const vg_http_request_t *req, const vg_http_reply_t *r,
+                          bool keep_alive) {
+  size_t cap = REPLY_HEAD_MAX + r->body_len;
+  write_t *w = malloc(sizeof *w + cap);
+  if (!w) {
+    conn_close(c);
+    return false;
+  }
+  bool head = req && req->method == VG_HTTP_HEAD;
+  int n = vg_http_response(w->data, cap, r->status, r->content_type, r->headers, r->n_headers,
+                           r->body, r->body_len, keep_alive, head);
+  if (n < 0) {
+    free(w);
+    conn_close(c);
+    return false;
+  }
+  w->c = c;
+  w->len = (size_t)n;
+  w->close_after = !keep_alive;
+  c->pending_write += w->len;
+  uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
+  if (uv_write(&w->req, (uv_stream_t *)&c->handle, &b, 1, on_written) < 0) {
+    c->pending_write -= w->len;
+    free(w);
+    conn_close(c);
+    return false;
+  }
+  return true;
+}
+
+static void on_idle(uv_timer_t *tm) { conn_close(tm->data); }
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
+  conn_t *c = h->data;
+  (void)suggested;
+  b->base = c->rbuf;
+  b->len = sizeof c->rbuf;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
+  conn_t *c = s->data;
+  if (nread < 0) {
+    /* EOF or error: nobody is left to answer, whatever the parser says. */
+    int status;
+    const char *why;
+    if (nread == UV_EOF && vg_http_conn_eof(c->http, &status, &why) < 0)
+      VG_LOG(VG_LOG_DEBUG, NULL, "HTTP client left mid-request: %s", why);
+    conn_close(c);
+    return;
+  }
+  if (c->closing) return;
+  size_t off = 0, len = (size_t)nread;
+  while (off < len && !c->closing) {
+    int status = 0;
+    const char *why = NULL;
+    int r = vg_http_conn_feed(c->http, (const uint8_t *)b->base + off, len - off, &status, &why);
+    if (r < 0) {
+      /* Malformed or over a limit: say why, then close (the stream is no
+       * longer in a known state). */
+      vg_http_reply_t reply = {.status = status ? status : 400, .content_type = "text/plain; charset=utf-8"};
+      char body[256];
+      int bl = snprintf(body, sizeof body, "%s\n", why ? why : "bad request");
+      reply.body = body;
+      reply.body_len = (size_t)bl;
+      vg_http_reply_header(&reply, "Access-Control-Allow-Origin", "*");
+      send_response(c, NULL, &reply, false);
+      VG_LOG(VG_LOG_DEBUG, NULL, "HTTP %d: %s", reply.status, why ? why : "bad request");
+      return;
+    }
+    off += (size_t)r;
+    if (vg_http_conn_poll_continue(c->http)) {
+      /* RFC 9110 §10.1.1: the headers are acceptable, send the body. */
+      static const vg_http_reply_t cont = {.status = 100};
+      send_response(c, NULL, &cont, true);
+    }
+    const vg_http_request_t *req = vg_http_conn_request(c->http);
+    if (!req) {
+      if (r == 0) break; /* defensive: nothing consumed, nothing complete */
+      continue;
+    }
+    vg_http_reply_t reply = {.status = 500};
+    c->owner->handler(c->owner->ud, req, &c->local, &c->peer, &reply);
+    bool keep = req->keep_alive && !reply.close && !req->upgrade;
+    send_response(c, req, &reply, keep);
+    free(reply.free_after);
+    vg_http_conn_next(c->http);
+    if (!keep) return;
+    /* Each request gets the idle timeout from the end of the previous one,
+     * so a client trickling one byte at a time is still cut off. */
+    uv_timer_start(&c->idle, on_idle, VG_TCP_IDLE_TIMEOUT_MS, 0);
+  }
+  if (c->pending_write > VG_TCP_MAX_PENDING_WRITE) {
+    VG_LOG(VG_LOG_WARN, NULL, "closing an HTTP client that does not read its responses");
+    conn_close(c);
+  }
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  struct vg_tcp *t = server->data;
+  if (status < 0) return;
+  conn_t *c = calloc(1, sizeof *c);
+  if (!c) return;
+  c->owner = t;
+  if (uv_tcp_init(server->loop, &c->handle) < 0) {
+    free(c);
+    return;
+  }
+  c->handle.data = c;
+  c->open_handles = 1;
+  if (uv_accept(server, (uv_stream_t *)&c->handle) < 0 ||
+      vg_http_conn_create(0, &c->http) < 0 || t->n_conns >= VG_TCP_MAX_CONNECTIONS) {
+    if (t->n_conns >= VG_TCP_MAX_CONNECTIONS)
+      VG_LOG(VG_LOG_WARN, NULL, "refusing a TCP connection: %d open", VG_TCP_MAX_CONNECTIONS);
+    c->closing = true;
+    uv_close((uv_handle_t *)&c->handle, conn_free_if_done);
+    return;
+  }
+  uv_timer_init(server->loop, &c->idle);
+  c->idle.data = c;
+  c->open_handles = 2;
+  struct sockaddr_storage ss;
+  int sl = sizeof ss;
+  if (uv_tcp_getsockname(&c->handle, (struct sockaddr *)&ss, &sl) == 0)
+    (void)vg_sockaddr_to_addr((struct sockaddr *)&ss, VG_TRANSPORT_TCP, &c->local);
+  sl = sizeof ss;
+  if (uv_tcp_getpeername(&c->handle, (struct sockaddr *)&ss, &sl) == 0)
+    (void)vg_sockaddr_to_addr((struct sockaddr *)&ss, VG_TRANSPORT_TCP, &c->peer);
+  c->next = t->conns;
+  if (t->conns) t->conns->prev = c;
+  t->conns = c;
+  t->n_conns++;
+  uv_tcp_nodelay(&c->handle, 1);
+  uv_timer_start(&c->idle, on_idle, VG_TCP_IDLE_TIMEOUT_MS, 0);
+  uv_read_start((uv_stream_t *)&c->handle, on_alloc, on_read);
+}
+
+static void listener_closed(uv_handle_t *h) { free(h->data); }
+
+int vg_tcp_listen(uv_loop_t *loop, const vg_addr_t *bind_addr, uint16_t port,
+                  vg_http_handler_fn handler, void *ud, vg_tcp_t **out) {
+  *out = NULL;
+  struct vg_tcp *t = calloc(1, sizeof *t);
+  if (!t) return UV_ENOMEM;
+  t->handler = handler;
+  t->ud = ud;
+  int r = uv_tcp_init(loop, &t->listener);
+  if (r < 0) {
+    free(t);
+    return r;
+  }
+  t->listener.data = t;
+  struct sockaddr_storage ss;
+  if (bind_addr) {
+    vg_addr_t a = *bind_addr;
+    a.port = port;
+    vg_addr_to_sockaddr(&a, false, &ss);
+    r = uv_tcp_bind(&t->listener, (struct sockaddr *)&ss, 0);
+  } else {
+    struct sockaddr_in6 any6;
+    memset(&any6, 0, sizeof any6);
+    any6.sin6_family = AF_INET6;
+    any6.sin6_port = htons(port);
+    any6.sin6_addr = in6addr_any;
+    r = uv_tcp_bind(&t->listener, (struct sockaddr *)&any6, 0);
+    if (r == UV_EAFNOSUPPORT || r == UV_EADDRNOTAVAIL) {
+      struct sockaddr_in any4;
+      uv_ip4_addr("0.0.0.0", port, &any4);
+      r = uv_tcp_bind(&t->listener, (struct sockaddr *)&any4, 0);
+    }
+  }
+  if (r == 0) r = uv_listen((uv_stream_t *)&t->listener, 511, on_connection);
+  if (r < 0) {
+    t->closing = true;
+    uv_close((uv_handle_t *)&t->listener, listener_closed);
+    return r;
+  }
+  *out = t;
+  return 0;
+}
+
+size_t vg_tcp_connection_count(const vg_tcp_t *t) { return t->n_conns; }
+
+void vg_tcp_close(vg_tcp_t *t) {
+  if (!t || t->closing) return;
+  t->closing = true;
+  while (t->conns) conn_close(t->conns);
+  uv_close((uv_handle_t *)&t->listener, listener_closed);
+}

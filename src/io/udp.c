@@ -1,0 +1,138 @@
+#include "io/udp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "io/sockaddr.h"
+
+/* libuv hands recvmmsg batches of 64 KiB slots carved from the buffer we
+ * give it; 16 slots lets one wake-up drain 16 datagrams. */
+#define DGRAM_SLOT (64 * 1024)
+#define BATCH 16
+
+struct vg_udp {
+  uv_udp_t handle; /* first: the handle pointer is the object pointer */
+  bool v6;         /* a dual-stack IPv6 socket */
+  bool inited;     /* the handle is live and must be closed through libuv */
+  vg_udp_recv_fn on_recv;
+  void *ud;
+  vg_udp_stats_t stats;
+  char *buf; /* owned, BATCH * DGRAM_SLOT */
+};
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
+  vg_udp_t *u = (vg_udp_t *)h;
+  (void)suggested;
+  b->base = u->buf;
+  b->len = BATCH * DGRAM_SLOT;
+}
+
+static void on_read(uv_udp_t *h, ssize_t nread, const uv_buf_t *b, const struct sockaddr *sa,
+                    unsigned flags) {
+  vg_udp_t *u = (vg_udp_t *)h;
+  (void)b;
+  if (nread < 0) {
+    VG_LOG(VG_LOG_WARN, NULL, "UDP receive error: %s", uv_strerror((int)nread));
+    return;
+  }
+  if (nread == 0 || !sa) return; /* nothing, or the end of a recvmmsg batch */
+  if (flags & UV_UDP_PARTIAL) {
+    u->stats.rx_truncated++;
+    return;
+  }
+  vg_addr_t from;
+  if (vg_sockaddr_to_addr(sa, VG_TRANSPORT_UDP, &from) < 0) return;
+  u->stats.rx_packets++;
+  u->stats.rx_bytes += (uint64_t)nread;
+  u->on_recv(u->ud, &from, (const uint8_t *)b->base, (size_t)nread);
+}
+
+static int bind_socket(uv_loop_t *loop, vg_udp_t *u, int family, const struct sockaddr *sa) {
+  int r = uv_udp_init_ex(loop, &u->handle, (unsigned)family | UV_UDP_RECVMMSG);
+  if (r < 0) return r;
+  u->inited = true;
+  return uv_udp_bind(&u->handle, sa, 0);
+}
+
+int vg_udp_open(uv_loop_t *loop, const vg_addr_t *bind_addr, uint16_t port, vg_udp_recv_fn on_recv,
+                void *ud, vg_udp_t **out) {
+  *out = NULL;
+  vg_udp_t *u = calloc(1, sizeof *u);
+  if (!u) return UV_ENOMEM;
+  u->buf = malloc(BATCH * DGRAM_SLOT);
+  if (!u->buf) {
+    free(u);
+    return UV_ENOMEM;
+  }
+  u->on_recv = on_recv;
+  u->ud = ud;
+  u->handle.data = u;
+  struct sockaddr_storage ss;
+  int r;
+  if (bind_addr) {
+    vg_addr_t a = *bind_addr;
+    a.port = port;
+    u->v6 = a.family == 6;
+    vg_addr_to_sockaddr(&a, false, &ss);
+    r = bind_socket(loop, u, u->v6 ? AF_INET6 : AF_INET, (struct sockaddr *)&ss);
+  } else {
+    /* [::] without IPV6_V6ONLY receives IPv4 too (as ::ffff:a.b.c.d). */
+    struct sockaddr_in6 any6;
+    memset(&any6, 0, sizeof any6);
+    any6.sin6_family = AF_INET6;
+    any6.sin6_port = htons(port);
+    any6.sin6_addr = in6addr_any;
+    u->v6 = true;
+    r = bind_socket(loop, u, AF_INET6, (struct sockaddr *)&any6);
+    if (r == UV_EAFNOSUPPORT || r == UV_EADDRNOTAVAIL) {
+      /* no IPv6 on this host */
+      uv_close((uv_handle_t *)&u->handle, NULL);
+      uv_run(loop, UV_RUN_NOWAIT); /* finish closing before the memory is reused */
+      u->inited = false;
+      struct sockaddr_in any4;
+      uv_ip4_addr("0.0.0.0", port, &any4);
+      u->v6 = false;
+      r = bind_socket(loop, u, AF_INET, (struct sockaddr *)&any4);
+    }
+  }
+  if (r == 0) r = uv_udp_recv_start(&u->handle, on_alloc, on_read);
+  if (r < 0) {
+    vg_udp_close(u);
+    return r;
+  }
+  *out = u;
+  return 0;
+}
+
+int vg_udp_send(vg_udp_t *u, const vg_addr_t *to, const uint8_t *buf, size_t len) {
+  struct sockaddr_storage ss;
+  vg_addr_to_sockaddr(to, u->v6, &ss);
+  uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+  int r = uv_udp_try_send(&u->handle, &b, 1, (struct sockaddr *)&ss);
+  if (r < 0) {
+    u->stats.tx_dropped++;
+    return r;
+  }
+  u->stats.tx_packets++;
+  u->stats.tx_bytes += len;
+  return 0;
+}
+
+void vg_udp_get_stats(const vg_udp_t *u, vg_udp_stats_t *out) { *out = u->stats; }
+
+static void on_closed(uv_handle_t *h) {
+  vg_udp_t *u = (vg_udp_t *)h;
+  free(u->buf);
+  free(u);
+}
+
+void vg_udp_close(vg_udp_t *u) {
+  if (!u) return;
+  if (!u->inited) {
+    on_closed((uv_handle_t *)&u->handle);
+    return;
+  }
+  if (uv_is_closing((uv_handle_t *)&u->handle)) return;
+  uv_close((uv_handle_t *)&u->handle, on_closed);
+}

@@ -1,0 +1,376 @@
+/* The server end to end over real sockets on loopback, in one process: the
+ * server runs on its libuv loop; a client vg_rtc (the core's controlling
+ * role) posts a WHIP offer over TCP and echoes Opus-sized frames over UDP;
+ * meanwhile malformed and hostile HTTP requests hit the same server. Every
+ * documented status code is checked, and the running echo session must not
+ * lose a beat. Everything is bound to 127.0.0.1 (--bind), so nothing is
+ * advertised or sent anywhere else. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <http_parser.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "app/config.h"
+#include "app/server.h"
+#include "base/log.h"
+#include "core/rtc.h"
+#include "vgtest.h"
+
+#define FRAME_LEN 60
+
+typedef struct {
+  uv_loop_t loop;
+  vg_server_t *srv;
+  uint16_t port;
+} server_t;
+
+static uint16_t test_port(int salt) {
+  /* a port per process and test, above 1024, unlikely to clash */
+  return (uint16_t)(20000 + (getpid() * 7 + salt * 101) % 30000);
+}
+
+static bool server_start(server_t *s, int salt, const char *token, size_t max_sessions) {
+  vg_config_t cfg;
+  char err[256];
+  vg_config_defaults(&cfg);
+  s->port = test_port(salt);
+  cfg.port = s->port;
+  cfg.max_sessions = max_sessions;
+  if (vg_addr_parse(&cfg.bind, "127.0.0.1", 0, VG_TRANSPORT_UDP) < 0) return false;
+  cfg.has_bind = true;
+  if (token) snprintf(cfg.token, sizeof cfg.token, "%s", token);
+  if (uv_loop_init(&s->loop) != 0) return false;
+  if (vg_server_create(&s->loop, &cfg, &s->srv, err, sizeof err) < 0) {
+    fprintf(stderr, "  server: %s\n", err);
+    return false;
+  }
+  return true;
+}
+
+static void server_stop(server_t *s) {
+  vg_server_shutdown(s->srv);
+  uv_run(&s->loop, UV_RUN_DEFAULT);
+  vg_server_destroy(s->srv);
+  (void)uv_loop_close(&s->loop);
+}
+
+/* ---- a minimal HTTP client (responses parsed with http_parser) ------------ */
+
+typedef struct {
+  int status;
+  char body[8192];
+  size_t body_len;
+  char location[128];
+  char retry_after[16];
+  char www_auth[64];
+  char cur_field[64];
+  bool done;
+} response_t;
+
+static int on_status_cb(http_parser *p, const char *at, size_t len) {
+  (void)at, (void)len;
+  ((response_t *)p->data)->status = (int)p->status_code;
+  return 0;
+}
+static int on_field_cb(http_parser *p, const char *at, size_t len) {
+  response_t *r = p->data;
+  snprintf(r->cur_field, sizeof r->cur_field, "%.*s", (int)len, at);
+  return 0;
+}
+static int on_value_cb(http_parser *p, const char *at, size_t len) {
+  response_t *r = p->data;
+  if (strcasecmp(r->cur_field, "Location") == 0)
+    snprintf(r->location, sizeof r->location, "%.*s", (int)len, at);
+  if (strcasecmp(r->cur_field, "Retry-After") == 0)
+    snprintf(r->retry_after, sizeof r->retry_after, "%.*s", (int)len, at);
+  if (strcasecmp(r->cur_field, "WWW-Authenticate") == 0)
+    snprintf(r->www_auth, sizeof r->www_auth, "%.*s", (int)len, at);
+  return 0;
+}
+static int on_body_cb(http_parser *p, const char *at, size_t len) {
+  response_t *r = p->data;
+  if (r->body_len + len < sizeof r->body) {
+    memcpy(r->body + r->body_len, at, len);
+    r->body_len += len;
+    r->body[r->body_len] = '\0';
+  }
+  return 0;
+}
+static int on_done_cb(http_parser *p) {
+  ((response_t *)p->data)->status = (int)p->status_code;
+  ((response_t *)p->data)->done = true;
+  return 0;
+}
+
+/* Sends raw bytes on a new connection and runs the server's loop until a
+ * whole response has come back (or 3 s pass). */
+static bool http_raw(server_t *s, const void *req, size_t len, response_t *resp) {
+  memset(resp, 0, sizeof *resp);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(s->port)};
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) return false;
+  fcntl(fd, F_SETFL, O_NONBLOCK);
+  http_parser p;
+  http_parser_settings st;
+  http_parser_settings_init(&st);
+  st.on_status = on_status_cb;
+  st.on_header_field = on_field_cb;
+  st.on_header_value = on_value_cb;
+  st.on_body = on_body_cb;
+  st.on_message_complete = on_done_cb;
+  http_parser_init(&p, HTTP_RESPONSE);
+  p.data = resp;
+  size_t sent = 0;
+  uint64_t until = uv_hrtime() + 3000000000ull;
+  while (!resp->done && uv_hrtime() < until) {
+    if (sent < len) {
+      ssize_t n = send(fd, (const char *)req + sent, len - sent, MSG_NOSIGNAL);
+      if (n > 0) sent += (size_t)n;
+      else if (n < 0 && errno != EAGAIN) break; /* the server closed on us */
+    }
+    uv_run(&s->loop, UV_RUN_NOWAIT);
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n > 0) http_parser_execute(&p, &st, buf, (size_t)n);
+    else if (n == 0) break;
+  }
+  close(fd);
+  return resp->done;
+}
+
+static bool http_do(server_t *s, const char *method, const char *path, const char *headers,
+                    const char *body, size_t body_len, response_t *resp) {
+  size_t cap = 1024 + body_len;
+  char *req = malloc(cap);
+  int n = snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Length: %zu\r\n\r\n",
+                   method, path, headers ? headers : "", body_len);
+  memcpy(req + n, body, body_len);
+  bool ok = http_raw(s, req, (size_t)n + body_len, resp);
+  free(req);
+  return ok;
+}
+
+/* ---- an echo client over real UDP ----------------------------------------- */
+
+typedef struct {
+  vg_dtls_cert_t *cert;
+  vg_rtc_t *rtc;
+  int fd;
+  char location[128];
+  bool connected;
+  uint32_t sent, echoed, corrupt;
+  uint64_t next_frame_us;
+} client_t;
+
+static vg_time_t now_us(void) { return (vg_time_t)(uv_hrtime() / 1000); }
+
+static void frame(uint32_t i, uint8_t *p) {
+  for (int k = 0; k < FRAME_LEN; k++) p[k] = (uint8_t)(i * 31 + (uint32_t)k * 7);
+  memcpy(p, &i, sizeof i);
+}
+
+static bool client_start(client_t *c, server_t *s) {
+  memset(c, 0, sizeof *c);
+  vg_rtc_config_t rc = {.role = VG_RTC_ROLE_CLIENT};
+  if (vg_dtls_cert_create(&c->cert) < 0) return false;
+  rc.cert = c->cert;
+  if (vg_rtc_create(&rc, &c->rtc) < 0) return false;
+  char offer[4096];
+  int n = vg_rtc_create_offer(c->rtc, offer, sizeof offer);
+  response_t r;
+  if (n <= 0 || !http_do(s, "POST", "/whip?mode=echo", "Content-Type: application/sdp\r\n", offer,
+                         (size_t)n, &r) || r.status != 201) {
+    fprintf(stderr, "  POST /whip: %d %s\n", r.status, r.body);
+    return false;
+  }
+  snprintf(c->location, sizeof c->location, "%s", r.location);
+  if (vg_rtc_apply_answer(c->rtc, now_us(), r.body, r.body_len, NULL) < 0) return false;
+  c->fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  if (bind(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0) return false;
+  fcntl(c->fd, F_SETFL, O_NONBLOCK);
+  return true;
+}
+
+static void client_stop(client_t *c) {
+  vg_rtc_destroy(c->rtc);
+  vg_dtls_cert_destroy(c->cert);
+  if (c->fd > 0) close(c->fd);
+}
+
+/* One round of the client's work: input, timers, frames out, drain. */
+static void client_pump(client_t *c) {
+  uint8_t buf[2048];
+  struct sockaddr_in from;
+  socklen_t fl = sizeof from;
+  ssize_t n;
+  vg_time_t now = now_us();
+  while ((n = recvfrom(c->fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl)) > 0) {
+    vg_addr_t a;
+    vg_addr_set_v4(&a, ntohl(from.sin_addr.s_addr), ntohs(from.sin_port), VG_TRANSPORT_UDP);
+    (void)vg_rtc_handle_packet(c->rtc, now, &a, buf, (size_t)n);
+    fl = sizeof from;
+  }
+  if (vg_rtc_poll_timeout(c->rtc) <= now) (void)vg_rtc_handle_timeout(c->rtc, now);
+  if (c->connected && (uint64_t)now >= c->next_frame_us) {
+    uint8_t f[FRAME_LEN];
+    frame(c->sent, f);
+    if (vg_rtc_send_audio(c->rtc, now, c->sent * 960, false, f, sizeof f) == VG_OK) c->sent++;
+    c->next_frame_us = (uint64_t)now + 20000;
+  }
+  vg_addr_t to;
+  int len;
+  while ((len = vg_rtc_poll_transmit(c->rtc, buf, sizeof buf, &to)) > 0) {
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(to.port)};
+    memcpy(&sa.sin_addr, to.ip, 4);
+    sendto(c->fd, buf, (size_t)len, 0, (struct sockaddr *)&sa, sizeof sa);
+  }
+  vg_rtc_event_t ev;
+  while (vg_rtc_poll_event(c->rtc, &ev)) {
+    if (ev.type == VG_RTC_EV_DTLS_CONNECTED) c->connected = true;
+    if (ev.type == VG_RTC_EV_AUDIO) {
+      uint8_t want[FRAME_LEN];
+      uint32_t idx;
+      memcpy(&idx, ev.u.audio.payload, sizeof idx);
+      frame(idx, want);
+      if (ev.u.audio.payload_len == FRAME_LEN && memcmp(want, ev.u.audio.payload, FRAME_LEN) == 0)
+        c->echoed++;
+      else
+        c->corrupt++;
+    }
+  }
+}
+
+/* Runs server and client together for `ms` of real time. */
+static void run_both(server_t *s, client_t *c, int ms) {
+  uint64_t until = uv_hrtime() + (uint64_t)ms * 1000000ull;
+  while (uv_hrtime() < until) {
+    uv_run(&s->loop, UV_RUN_NOWAIT);
+    client_pump(c);
+    struct timespec ms1 = {0, 1000000};
+    nanosleep(&ms1, NULL);
+  }
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static const char no_opus_offer[] =
+    "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+    "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+    "a=fingerprint:sha-256 "
+    "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89\r\n"
+    "a=setup:actpass\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n"
+    "a=rtcp-mux\r\na=rtpmap:0 PCMU/8000\r\n";
+
+static void test_echo_survives_hostile_requests(void) {
+  vg_log_set_level(VG_LOG_WARN);
+  server_t s;
+  CHECK(server_start(&s, 1, NULL, 1));
+  client_t c;
+  CHECK(client_start(&c, &s));
+  run_both(&s, &c, 500);
+  CHECK(c.connected);
+  uint32_t before = c.echoed;
+  CHECK(before > 5);
+
+  response_t r;
+  /* every documented status, with the session running */
+  CHECK(http_do(&s, "GET", "/healthz", NULL, "", 0, &r));
+  CHECK_EQ(r.status, 200);
+  CHECK(strstr(r.body, "\"sessions\":1") != NULL);
+  CHECK(http_do(&s, "GET", "/api/sessions", NULL, "", 0, &r));
+  CHECK_EQ(r.status, 200);
+  CHECK(strstr(r.body, "\"state\":\"connected\"") && strstr(r.body, "\"transport\":\"udp\""));
+  CHECK(http_do(&s, "OPTIONS", "/whip", NULL, "", 0, &r));
+  CHECK_EQ(r.status, 204);
+  /* over --max-sessions (1): 503 with Retry-After */
+  CHECK(http_do(&s, "POST", "/whip", "Content-Type: application/sdp\r\n", no_opus_offer,
+                strlen(no_opus_offer), &r));
+  CHECK_EQ(r.status, 503);
+  CHECK(r.retry_after[0] != '\0');
+  CHECK(http_do(&s, "POST", "/whip", "Content-Type: text/plain\r\n", "x", 1, &r));
+  CHECK_EQ(r.status, 415);
+  CHECK(http_do(&s, "GET", "/whip", NULL, "", 0, &r));
+  CHECK_EQ(r.status, 405);
+  CHECK(http_do(&s, "DELETE", "/whip/0123456789abcdef", NULL, "", 0, &r));
+  CHECK_EQ(r.status, 404);
+  CHECK(http_do(&s, "GET", "/no/such/thing", NULL, "", 0, &r));
+  CHECK_EQ(r.status, 404);
+  /* 413 from Content-Length alone, before any body arrives */
+  const char big[] = "POST /whip HTTP/1.1\r\nContent-Type: application/sdp\r\n"
+                     "Content-Length: 10000000\r\n\r\n";
+  CHECK(http_raw(&s, big, strlen(big), &r));
+  CHECK_EQ(r.status, 413);
+  /* garbage on the TCP port */
+  const char junk[] = "\x01\x02GARBAGE\r\n\r\n";
+  CHECK(http_raw(&s, junk, sizeof junk - 1, &r));
+  CHECK_EQ(r.status, 400);
+  /* PATCH with a trickle candidate, then a malformed one */
+  char patch_path[160];
+  snprintf(patch_path, sizeof patch_path, "%s", c.location);
+  const char frag[] = "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\n"
+                      "a=mid:0\r\na=candidate:1 1 UDP 2130706431 127.0.0.1 9999 typ host\r\n";
+  CHECK(http_do(&s, "PATCH", patch_path, "Content-Type: application/trickle-ice-sdpfrag\r\n", frag,
+                strlen(frag), &r));
+  CHECK_EQ(r.status, 204);
+  const char bad_frag[] = "a=candidate:garbage\r\n";
+  CHECK(http_do(&s, "PATCH", patch_path, "Content-Type: application/trickle-ice-sdpfrag\r\n",
+                bad_frag, strlen(bad_frag), &r));
+  CHECK_EQ(r.status, 400);
+  CHECK(strstr(r.body, "line 1") != NULL);
+
+  /* the session went on through all of it */
+  run_both(&s, &c, 500);
+  CHECK(c.echoed >= before + 15);
+  CHECK_EQ(c.corrupt, 0);
+  CHECK(c.echoed + 3 >= c.sent); /* nothing lost on loopback but the last in flight */
+
+  /* DELETE ends it at once and frees the slot */
+  CHECK(http_do(&s, "DELETE", c.location, NULL, "", 0, &r));
+  CHECK_EQ(r.status, 200);
+  CHECK_EQ(vg_server_session_count(s.srv), 0);
+  CHECK(http_do(&s, "GET", "/healthz", NULL, "", 0, &r));
+  CHECK(strstr(r.body, "\"sessions\":0") != NULL);
+  client_stop(&c);
+  server_stop(&s);
+}
+
+static void test_offer_errors_and_token(void) {
+  vg_log_set_level(VG_LOG_WARN);
+  server_t s;
+  CHECK(server_start(&s, 2, "s3cret", 10));
+  response_t r;
+  const char *ct = "Content-Type: application/sdp\r\n";
+  CHECK(http_do(&s, "POST", "/whip", ct, no_opus_offer, strlen(no_opus_offer), &r));
+  CHECK_EQ(r.status, 401);
+  CHECK(strstr(r.www_auth, "Bearer") != NULL);
+  CHECK(http_do(&s, "POST", "/whip", "Content-Type: application/sdp\r\nAuthorization: Bearer nope\r\n",
+                no_opus_offer, strlen(no_opus_offer), &r));
+  CHECK_EQ(r.status, 401);
+  const char *auth = "Content-Type: application/sdp\r\nAuthorization: Bearer s3cret\r\n";
+  CHECK(http_do(&s, "POST", "/whip", auth, no_opus_offer, strlen(no_opus_offer), &r));
+  CHECK_EQ(r.status, 422);
+  CHECK(strstr(r.body, "Opus") != NULL);
+  const char garbage_sdp[] = "this is not sdp";
+  CHECK(http_do(&s, "POST", "/whip", auth, garbage_sdp, strlen(garbage_sdp), &r));
+  CHECK_EQ(r.status, 400);
+  CHECK(strstr(r.body, "line 1") != NULL);
+  CHECK(http_do(&s, "POST", "/whip?mode=karaoke", auth, garbage_sdp, strlen(garbage_sdp), &r));
+  CHECK_EQ(r.status, 400);
+  CHECK(http_do(&s, "POST", "/whip", auth, "", 0, &r));
+  CHECK_EQ(r.status, 400);
+  CHECK_EQ(vg_server_session_count(s.srv), 0);
+  server_stop(&s);
+}
+
+VGT_MAIN(VGT_CASE(test_echo_survives_hostile_requests), VGT_CASE(test_offer_errors_and_token))
