@@ -344,20 +344,28 @@
     s.remoteStream = ev.streams[0] || new MediaStream([ev.track]);
     remoteAudio.srcObject = s.remoteStream;
     remoteAudio.play().catch(() => { /* autoplay refused: the meters and stats still work */ });
+    // A remote track starts muted and unmutes when its first packet arrives
+    // (W3C webrtc-pc, "receiving RTP"): the exact moment audio came back.
     ev.track.addEventListener('unmute', () => {
-      if (s.marks.unmute === undefined) s.marks.unmute = performance.now() - s.t0;
+      if (!s.alive()) return;
+      s.marks.unmute = performance.now() - s.t0;
+      mark(s, 'audio');
     }, { once: true });
     meter(s, s.remoteStream, ui.retBar, ui.retDb, 'ret');
   }
 
-  // First audio back: the first inbound RTP packet as getStats counts it.
+  // First audio back, the other witness: getStats' inbound packet count,
+  // for a browser whose remote track never reports muted. Chrome caches
+  // getStats results for about 50 ms, so this one lags the unmute event by
+  // up to that; the timeline takes whichever comes first.
   function pollFirstAudio(s) {
     const id = setInterval(async () => {
-      if (!s.alive() || s.marks.audio !== undefined) { clearInterval(id); return; }
+      if (!s.alive() || s.marks.stats !== undefined) { clearInterval(id); return; }
       let rep;
       try { rep = await s.pc.getStats(); } catch { return; }
       for (const r of rep.values()) {
-        if (r.type === 'inbound-rtp' && r.kind === 'audio' && r.packetsReceived > 0 && s.marks.audio === undefined) {
+        if (r.type === 'inbound-rtp' && r.kind === 'audio' && r.packetsReceived > 0 && s.marks.stats === undefined) {
+          s.marks.stats = performance.now() - s.t0;
           mark(s, 'audio');
           clearInterval(id);
         }
@@ -414,10 +422,10 @@
     s.stats = st;
 
     const rtt = [];
-    if (st.rttRtcpMs !== null) rtt.push(`${fmt(st.rttRtcpMs, 1)} ms (RTCP)`);
-    if (st.rttIceMs !== null) rtt.push(`${fmt(st.rttIceMs, 1)} ms (ICE)`);
+    if (st.rttRtcpMs !== null) rtt.push(`${ms(st.rttRtcpMs)} (RTCP)`);
+    if (st.rttIceMs !== null) rtt.push(`${ms(st.rttIceMs)} (ICE)`);
     ui.rtt.textContent = rtt.join(' · ') || '–';
-    ui.jitter.textContent = st.jitterMs === null ? '–' : `${fmt(st.jitterMs, 1)} ms`;
+    ui.jitter.textContent = st.jitterMs === null ? '–' : ms(st.jitterMs);
     ui.lost.textContent = st.packetsLost === null ? '–'
       : `${st.packetsLost} coming back` + (st.lostAtServer !== null ? ` · ${st.lostAtServer} going out` : '');
     ui.bitrate.textContent = st.bitrateOutKbps === null ? '–'
@@ -579,8 +587,10 @@
       if (ms === undefined) continue;
       out[phase] = { fromClick: ms, fromPost: post === undefined || ms < post ? null : ms - post };
     }
-    if (s.marks.unmute !== undefined) {
-      out.trackUnmuted = { fromClick: s.marks.unmute, fromPost: post === undefined ? null : s.marks.unmute - post };
+    // The two witnesses of the first audio back, for the curious.
+    for (const [key, name] of [['unmute', 'trackUnmuted'], ['stats', 'statsFirstPacket']]) {
+      const ms = s.marks[key];
+      if (ms !== undefined) out[name] = { fromClick: ms, fromPost: post === undefined ? null : ms - post };
     }
     return out;
   }
@@ -608,6 +618,12 @@
     ui.transport.textContent = '–';
     ui.why.textContent = '';
     for (const el of [ui.rtt, ui.jitter, ui.lost, ui.bitrate]) el.textContent = '–';
+  }
+
+  // Sub-millisecond values (a LAN) keep two decimals; Chrome floors its
+  // RTCP round trip at 1 ms.
+  function ms(x) {
+    return `${fmt(x, x < 1 ? 2 : 1)} ms`;
   }
 
   function fmt(x, digits) {

@@ -88,24 +88,38 @@ grep '^voxgate:' "$work/server.log" || true
 
 shot=()
 [ -n "${VOXGATE_E2E_SCREENSHOT:-}" ] && shot=(--screenshot "$(realpath -m "$VOXGATE_E2E_SCREENSHOT")")
-status=0
+passed=0 failed=0
+ok()   { echo "ok   $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL $*"; failed=$((failed + 1)); }
+
+rc=0
 timeout 90 ip netns exec "$ns_c" node "$here/echo_browser.mjs" \
   --url "${base}?raw=1" --speech "$work/speech.wav" --control "$work/control.wav" \
-  --profile "$work/profile" --insecure-url "http://$insecure_ip:$port/?raw=1" "${shot[@]}" || status=$?
+  --profile "$work/profile" --insecure-url "http://$insecure_ip:$port/?raw=1" "${shot[@]}" \
+  | tee "$work/browser.log" || rc=$?
+result=$(sed -n 's/^RESULT passed=\([0-9]*\) failed=\([0-9]*\)$/\1 \2/p' "$work/browser.log")
+if [ -n "$result" ]; then
+  passed=${result% *}; failed=${result#* }
+else
+  fail "the browser test ended early (exit $rc)"
+fi
+[ "$rc" = 0 ] || [ "$failed" != 0 ] || fail "the browser test exited $rc"
 
 # Clean shutdown on SIGTERM, exit status 0 (the contract).
 kill -TERM "$server_pid"
-server_rc=0
 for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$server_pid" 2>/dev/null; then
-  echo "FAIL the server did not exit within 5 s of SIGTERM"; status=1
+  fail "the server did not exit within 5 s of SIGTERM"
 else
+  server_rc=0
   wait "$server_pid" || server_rc=$?
-  if [ "$server_rc" = 0 ]; then echo "ok   the server exits 0 on SIGTERM"
-  else echo "FAIL the server exited $server_rc on SIGTERM"; status=1; fi
+  if [ "$server_rc" = 0 ]; then ok "the server exits 0 on SIGTERM"; else fail "the server exited $server_rc on SIGTERM"; fi
 fi
 if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$work/server.log"; then
-  echo "FAIL sanitizer report in the server log:"; grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work/server.log" | head -40
-  status=1
+  fail "sanitizer report in the server log:"
+  grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work/server.log" | head -40
+else
+  ok "no sanitizer report in the server log"
 fi
-exit "$status"
+echo "echo_browser: $passed passed, $failed failed"
+[ "$failed" = 0 ]
