@@ -34,7 +34,7 @@ static void text(vg_http_reply_t *r, int status, const char *msg) {
 }
 
 static void json_reply(vg_http_reply_t *r, json_t *j) {
-  char *s = json_dumps(j, JSON_COMPACT);
+  char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
   json_decref(j);
   if (!s) {
     text(r, 500, "cannot encode JSON");

@@ -40,6 +40,20 @@ static void cand_add(vg_rtc_candidate_t *c, size_t *n, size_t max, const vg_addr
   c[(*n)++].addr = x;
 }
 
+/* RFC 6544 §4.5: each address is also a passive ICE-TCP candidate on the
+ * same port (the TCP listener sniffs framed STUN). They follow all the UDP
+ * ones and have lower priority, so a browser uses UDP when it works and
+ * TCP when UDP is blocked or only the one TCP port is forwarded. */
+static size_t add_tcp_twins(vg_rtc_candidate_t *c, size_t n, size_t max) {
+  size_t total = n;
+  for (size_t i = 0; i < n && total < max; i++) {
+    c[total] = c[i];
+    c[total].addr.transport = VG_TRANSPORT_TCP;
+    total++;
+  }
+  return total;
+}
+
 static bool is_link_local_v6(const vg_addr_t *a) {
   return a->family == 6 && a->ip[0] == 0xfe && (a->ip[1] & 0xc0) == 0x80;
 }
@@ -57,13 +71,15 @@ static size_t build_candidates(const vg_server_t *srv, const vg_addr_t *http_loc
                                vg_rtc_candidate_t *out, size_t max) {
   size_t n = 0;
   uint16_t port = srv->cfg.port;
-  for (size_t i = 0; i < srv->cfg.n_public_ips; i++) cand_add(out, &n, max, &srv->cfg.public_ips[i], port);
+  size_t max_addrs = max / 2; /* each address as UDP and as TCP */
+  for (size_t i = 0; i < srv->cfg.n_public_ips; i++)
+    cand_add(out, &n, max_addrs, &srv->cfg.public_ips[i], port);
   if (srv->cfg.has_bind) {
-    cand_add(out, &n, max, &srv->cfg.bind, port);
-    return n;
+    cand_add(out, &n, max_addrs, &srv->cfg.bind, port);
+    return add_tcp_twins(out, n, max);
   }
   bool page_on_loopback = http_local && vg_addr_is_loopback(http_local);
-  if (http_local && !is_link_local_v6(http_local)) cand_add(out, &n, max, http_local, port);
+  if (http_local && !is_link_local_v6(http_local)) cand_add(out, &n, max_addrs, http_local, port);
   uv_interface_address_t *ifs;
   int count;
   if (uv_interface_addresses(&ifs, &count) == 0) {
@@ -77,12 +93,12 @@ static size_t build_candidates(const vg_server_t *srv, const vg_addr_t *http_loc
         /* pass 0: real interfaces; pass 1: loopback, when allowed */
         if (pass == 0 && loop) continue;
         if (pass == 1 && (!loop || (!page_on_loopback && n > before))) continue;
-        cand_add(out, &n, max, &a, port);
+        cand_add(out, &n, max_addrs, &a, port);
       }
     }
     uv_free_interface_addresses(ifs, count);
   }
-  return n;
+  return add_tcp_twins(out, n, max);
 }
 
 /* ---- sessions ------------------------------------------------------------- */
@@ -104,6 +120,7 @@ static void session_destroy(vg_session_t *s) {
 
 static void transmit(vg_session_t *s, const vg_addr_t *to, const uint8_t *buf, size_t len) {
   if (to->transport == VG_TRANSPORT_UDP) (void)vg_udp_send(s->srv->udp, to, buf, len);
+  else (void)vg_tcp_send_frame(s->srv->tcp, to, buf, len);
 }
 
 static void on_event(vg_session_t *s, vg_time_t now, const vg_rtc_event_t *ev) {
@@ -182,7 +199,9 @@ static void on_timer(uv_timer_t *t) {
   session_service(s, now);
 }
 
-static void on_udp(void *ud, const vg_addr_t *from, const uint8_t *buf, size_t len) {
+/* One datagram from the shared UDP socket or one frame from an ICE-TCP
+ * connection: the same path either way. */
+static void on_datagram(void *ud, const vg_addr_t *from, const uint8_t *buf, size_t len) {
   vg_server_t *srv = ud;
   vg_session_t *s = vg_peer_table_route(srv->peers, from, buf, len);
   if (!s) return; /* nobody's: unknown ufrag or an unauthenticated address */
@@ -191,6 +210,19 @@ static void on_udp(void *ud, const vg_addr_t *from, const uint8_t *buf, size_t l
   if (r == VG_OK && vg_rtc_has_path(s->rtc, from) && vg_peer_table_bind(srv->peers, from, s) < 0)
     VG_LOG(VG_LOG_WARN, s->id, "cannot bind a path in the peer table");
   session_service(s, now);
+}
+
+/* An ICE-TCP connection closed: the session whose media used it ends (its
+ * path is gone for good: TCP does not come back like a UDP flow); a session
+ * that only had it as a spare path just loses it. */
+static void on_ice_tcp_closed(void *ud, const vg_addr_t *peer) {
+  vg_server_t *srv = ud;
+  vg_session_t *s = vg_peer_table_find_addr(srv->peers, peer);
+  vg_peer_table_unbind(srv->peers, peer);
+  if (s && s->has_remote && vg_addr_equal(&s->remote, peer)) {
+    VG_LOG(VG_LOG_INFO, s->id, "its ICE-TCP connection closed");
+    vg_server_session_end(s);
+  }
 }
 
 int vg_server_session_create(vg_server_t *srv, vg_mode_t mode, const char *offer, size_t len,
@@ -215,7 +247,7 @@ int vg_server_session_create(vg_server_t *srv, vg_mode_t mode, const char *offer
     return r;
   }
   vg_rtc_candidate_t cands[VG_RTC_MAX_LOCAL_CANDIDATES];
-  size_t n = build_candidates(srv, http_local, cands, 8);
+  size_t n = build_candidates(srv, http_local, cands, VG_RTC_MAX_LOCAL_CANDIDATES);
   if (n == 0) {
     snprintf(why, why_cap, "the server has no address to advertise (use --public-ip)");
     vg_rtc_destroy(s->rtc);
@@ -284,11 +316,15 @@ int vg_server_create(uv_loop_t *loop, const vg_config_t *cfg, vg_server_t **out,
     snprintf(err, cap, "out of memory");
     goto fail;
   }
-  if ((r = vg_udp_open(loop, bind, cfg->port, on_udp, srv, &srv->udp)) < 0) {
+  if ((r = vg_udp_open(loop, bind, cfg->port, on_datagram, srv, &srv->udp)) < 0) {
     snprintf(err, cap, "cannot open UDP port %u: %s", cfg->port, uv_strerror(r));
     goto fail;
   }
-  if ((r = vg_tcp_listen(loop, bind, cfg->port, vg_api_handle, srv, &srv->tcp)) < 0) {
+  vg_tcp_handlers_t th = {.on_http = vg_api_handle,
+                          .on_ice_frame = on_datagram,
+                          .on_ice_closed = on_ice_tcp_closed,
+                          .ud = srv};
+  if ((r = vg_tcp_listen(loop, bind, cfg->port, &th, &srv->tcp)) < 0) {
     snprintf(err, cap, "cannot listen on TCP port %u: %s", cfg->port, uv_strerror(r));
     goto fail;
   }

@@ -72,3 +72,13 @@ bool vg_addr_is_loopback(const vg_addr_t *a) {
   if (a->family == 6) return memcmp(a->ip, v6_loop, 16) == 0;
   return false;
 }
+
+size_t vg_addr_key(const vg_addr_t *a, uint8_t *k) {
+  size_t n = a->family == 4 ? 4 : 16;
+  k[0] = a->family;
+  k[1] = a->transport;
+  k[2] = (uint8_t)(a->port >> 8);
+  k[3] = (uint8_t)a->port;
+  memcpy(k + 4, a->ip, n);
+  return 4 + n;
+}

@@ -41,4 +41,9 @@ bool vg_addr_equal(const vg_addr_t *a, const vg_addr_t *b);
 uint32_t vg_addr_hash(const vg_addr_t *a);
 bool vg_addr_is_loopback(const vg_addr_t *a);
 
+/* Key bytes for a map: exactly the fields vg_addr_equal compares. `k` has
+ * room for VG_ADDR_KEY_MAX bytes; returns the key length. */
+#define VG_ADDR_KEY_MAX 20
+size_t vg_addr_key(const vg_addr_t *a, uint8_t *k);
+
 #endif

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/map.h"
 #include "core/demux.h"
 #include "core/stun.h"
 
-/* Three maps over one open-addressing hash table with linear probing and
- * tombstones, each kept at most half full so probes stay short and end:
+/* Three maps (base/map.h):
  *
  *   ufrags: local ufrag     -> peer
  *   addrs:  remote address  -> peer
@@ -17,26 +17,10 @@
  * The third makes removal O(paths), not a scan of the table, so sessions can
  * come and go by the thousand. */
 
-#define INITIAL_SLOTS 64
-#define KEY_MAX VG_PEER_TABLE_UFRAG_MAX
 /* Addresses remembered per peer for removal; matches the paths a peer
  * validates (a UDP and a TCP path from a few interfaces). Beyond this the
  * oldest binding is dropped. */
 #define PATHS_PER_PEER 8
-
-enum { SLOT_EMPTY = 0, SLOT_USED = 1, SLOT_DEAD = 2 };
-
-typedef struct {
-  uint8_t state;
-  uint8_t klen;
-  uint8_t key[KEY_MAX];
-  void *val; /* borrowed peer, or owned entry_t in the peers map */
-} slot_t;
-
-typedef struct {
-  slot_t *slots; /* owned; n entries, a power of two */
-  size_t n, used, dead;
-} map_t;
 
 typedef struct {
   void *peer; /* borrowed */
@@ -47,105 +31,19 @@ typedef struct {
 } entry_t;
 
 struct vg_peer_table {
-  map_t ufrags, addrs, peers;
+  vg_map_t ufrags, addrs, peers;
 };
 
-/* ---- the generic map ---------------------------------------------------- */
-
-static uint32_t hash_key(const uint8_t *k, size_t len) {
-  uint32_t h = 2166136261u; /* FNV-1a */
-  for (size_t i = 0; i < len; i++) h = (h ^ k[i]) * 16777619u;
-  return h;
-}
-
-static int map_init(map_t *m) {
-  m->slots = calloc(INITIAL_SLOTS, sizeof *m->slots);
-  m->n = INITIAL_SLOTS;
-  m->used = m->dead = 0;
-  return m->slots ? VG_OK : VG_ENOMEM;
-}
-
-static slot_t *map_find(const map_t *m, const uint8_t *k, size_t len) {
-  size_t mask = m->n - 1;
-  for (size_t i = hash_key(k, len) & mask;; i = (i + 1) & mask) {
-    slot_t *s = &m->slots[i];
-    if (s->state == SLOT_EMPTY) return NULL;
-    if (s->state == SLOT_USED && s->klen == len && memcmp(s->key, k, len) == 0) return s;
-  }
-}
-
-static void raw_insert(slot_t *slots, size_t n, const uint8_t *k, size_t len, void *val) {
-  size_t mask = n - 1;
-  size_t i = hash_key(k, len) & mask;
-  while (slots[i].state == SLOT_USED) i = (i + 1) & mask;
-  slots[i].state = SLOT_USED;
-  slots[i].klen = (uint8_t)len;
-  memcpy(slots[i].key, k, len);
-  slots[i].val = val;
-}
-
-/* Makes room for one more key: rehash (dropping tombstones), doubling when
- * live keys would pass a quarter of the slots. */
-static int map_reserve(map_t *m) {
-  if ((m->used + m->dead + 1) * 2 <= m->n) return VG_OK;
-  size_t n = (m->used + 1) * 4 > m->n ? m->n * 2 : m->n;
-  slot_t *slots = calloc(n, sizeof *slots);
-  if (!slots) return VG_ENOMEM;
-  for (size_t i = 0; i < m->n; i++)
-    if (m->slots[i].state == SLOT_USED)
-      raw_insert(slots, n, m->slots[i].key, m->slots[i].klen, m->slots[i].val);
-  free(m->slots);
-  m->slots = slots;
-  m->n = n;
-  m->dead = 0;
-  return VG_OK;
-}
-
-/* Inserts or replaces. */
-static int map_put(map_t *m, const uint8_t *k, size_t len, void *val) {
-  slot_t *s = map_find(m, k, len);
-  if (s) {
-    s->val = val;
-    return VG_OK;
-  }
-  int r = map_reserve(m);
-  if (r < 0) return r;
-  raw_insert(m->slots, m->n, k, len, val);
-  m->used++;
-  return VG_OK;
-}
-
-static void map_del(map_t *m, slot_t *s) {
-  s->state = SLOT_DEAD;
-  m->used--;
-  m->dead++;
-}
-
-/* ---- keys --------------------------------------------------------------- */
-
-/* An address as key bytes: exactly the fields vg_addr_equal compares. */
-static size_t addr_key(const vg_addr_t *a, uint8_t *k) {
-  size_t n = a->family == 4 ? 4 : 16;
-  k[0] = a->family;
-  k[1] = a->transport;
-  k[2] = (uint8_t)(a->port >> 8);
-  k[3] = (uint8_t)a->port;
-  memcpy(k + 4, a->ip, n);
-  return 4 + n;
-}
-
 static entry_t *entry_of(const vg_peer_table_t *t, void *peer) {
-  slot_t *s = map_find(&t->peers, (const uint8_t *)&peer, sizeof peer);
-  return s ? s->val : NULL;
+  return vg_map_get(&t->peers, &peer, sizeof peer);
 }
-
-/* ---- the table ---------------------------------------------------------- */
 
 int vg_peer_table_create(vg_peer_table_t **out) {
   *out = NULL;
   vg_peer_table_t *t = calloc(1, sizeof *t);
   if (!t) return VG_ENOMEM;
-  if (map_init(&t->ufrags) < 0 || map_init(&t->addrs) < 0 || map_init(&t->peers) < 0) goto fail;
+  if (vg_map_init(&t->ufrags) < 0 || vg_map_init(&t->addrs) < 0 || vg_map_init(&t->peers) < 0)
+    goto fail;
   *out = t;
   return VG_OK;
 fail:
@@ -153,31 +51,33 @@ fail:
   return VG_ENOMEM;
 }
 
+static void free_entry(void *ud, void *val) {
+  (void)ud;
+  free(val);
+}
+
 void vg_peer_table_destroy(vg_peer_table_t *t) {
   if (!t) return;
-  for (size_t i = 0; t->peers.slots && i < t->peers.n; i++)
-    if (t->peers.slots[i].state == SLOT_USED) free(t->peers.slots[i].val);
-  free(t->ufrags.slots);
-  free(t->addrs.slots);
-  free(t->peers.slots);
+  vg_map_each(&t->peers, free_entry, NULL);
+  vg_map_cleanup(&t->ufrags);
+  vg_map_cleanup(&t->addrs);
+  vg_map_cleanup(&t->peers);
   free(t);
 }
 
 int vg_peer_table_add(vg_peer_table_t *t, const char *local_ufrag, void *peer) {
   size_t len = strlen(local_ufrag);
   if (len == 0 || len > VG_PEER_TABLE_UFRAG_MAX || !peer) return VG_EINVAL;
-  if (map_find(&t->ufrags, (const uint8_t *)local_ufrag, len)) return VG_EEXIST;
-  if (entry_of(t, peer)) return VG_EEXIST;
+  if (vg_map_get(&t->ufrags, local_ufrag, len) || entry_of(t, peer)) return VG_EEXIST;
   entry_t *e = calloc(1, sizeof *e);
   if (!e) return VG_ENOMEM;
   e->peer = peer;
   e->ufrag_len = (uint8_t)len;
   memcpy(e->ufrag, local_ufrag, len);
-  int r = map_put(&t->peers, (const uint8_t *)&peer, sizeof peer, e);
-  if (r == VG_OK) r = map_put(&t->ufrags, (const uint8_t *)local_ufrag, len, peer);
+  int r = vg_map_put(&t->peers, &peer, sizeof peer, e);
+  if (r == VG_OK) r = vg_map_put(&t->ufrags, local_ufrag, len, peer);
   if (r < 0) {
-    slot_t *s = map_find(&t->peers, (const uint8_t *)&peer, sizeof peer);
-    if (s) map_del(&t->peers, s);
+    vg_map_del(&t->peers, &peer, sizeof peer);
     free(e);
   }
   return r;
@@ -185,56 +85,64 @@ int vg_peer_table_add(vg_peer_table_t *t, const char *local_ufrag, void *peer) {
 
 /* Drops `a` from the address map if it still points at `peer`. */
 static void unbind(vg_peer_table_t *t, const vg_addr_t *a, void *peer) {
-  uint8_t k[20];
-  size_t klen = addr_key(a, k);
-  slot_t *s = map_find(&t->addrs, k, klen);
-  if (s && s->val == peer) map_del(&t->addrs, s);
+  uint8_t k[VG_ADDR_KEY_MAX];
+  size_t klen = vg_addr_key(a, k);
+  if (vg_map_get(&t->addrs, k, klen) == peer) vg_map_del(&t->addrs, k, klen);
 }
 
 int vg_peer_table_bind(vg_peer_table_t *t, const vg_addr_t *remote, void *peer) {
   if (remote->family != 4 && remote->family != 6) return VG_EINVAL;
   entry_t *e = entry_of(t, peer);
   if (!e) return VG_ENOTFOUND;
-  for (size_t i = 0; i < e->n_addrs; i++)
-    if (vg_addr_equal(&e->addrs[i], remote)) goto put; /* already one of its paths */
-  if (e->n_addrs == PATHS_PER_PEER) {
-    unbind(t, &e->addrs[0], peer);
-    memmove(&e->addrs[0], &e->addrs[1], sizeof e->addrs[0] * (PATHS_PER_PEER - 1));
-    e->n_addrs--;
+  bool known = false;
+  for (size_t i = 0; i < e->n_addrs && !known; i++) known = vg_addr_equal(&e->addrs[i], remote);
+  if (!known) {
+    if (e->n_addrs == PATHS_PER_PEER) {
+      unbind(t, &e->addrs[0], peer);
+      memmove(&e->addrs[0], &e->addrs[1], sizeof e->addrs[0] * (PATHS_PER_PEER - 1));
+      e->n_addrs--;
+    }
+    e->addrs[e->n_addrs++] = *remote;
   }
-  e->addrs[e->n_addrs++] = *remote;
-put:;
-  uint8_t k[20];
-  size_t klen = addr_key(remote, k);
-  return map_put(&t->addrs, k, klen, peer); /* moves it from any other peer */
+  uint8_t k[VG_ADDR_KEY_MAX];
+  size_t klen = vg_addr_key(remote, k);
+  return vg_map_put(&t->addrs, k, klen, peer); /* moves it from any other peer */
+}
+
+void vg_peer_table_unbind(vg_peer_table_t *t, const vg_addr_t *remote) {
+  uint8_t k[VG_ADDR_KEY_MAX];
+  void *peer = vg_map_del(&t->addrs, k, vg_addr_key(remote, k));
+  entry_t *e = peer ? entry_of(t, peer) : NULL;
+  for (size_t i = 0; e && i < e->n_addrs; i++) {
+    if (!vg_addr_equal(&e->addrs[i], remote)) continue;
+    memmove(&e->addrs[i], &e->addrs[i + 1], sizeof e->addrs[0] * (e->n_addrs - i - 1));
+    e->n_addrs--;
+    break;
+  }
 }
 
 void vg_peer_table_remove(vg_peer_table_t *t, void *peer) {
-  slot_t *ps = map_find(&t->peers, (const uint8_t *)&peer, sizeof peer);
-  if (!ps) return;
-  entry_t *e = ps->val;
-  slot_t *us = map_find(&t->ufrags, (const uint8_t *)e->ufrag, e->ufrag_len);
-  if (us && us->val == peer) map_del(&t->ufrags, us);
+  entry_t *e = vg_map_del(&t->peers, &peer, sizeof peer);
+  if (!e) return;
+  if (vg_map_get(&t->ufrags, e->ufrag, e->ufrag_len) == peer)
+    vg_map_del(&t->ufrags, e->ufrag, e->ufrag_len);
   for (size_t i = 0; i < e->n_addrs; i++) unbind(t, &e->addrs[i], peer);
-  map_del(&t->peers, ps);
   free(e);
 }
 
 void *vg_peer_table_find_ufrag(const vg_peer_table_t *t, const char *ufrag, size_t len) {
   if (len == 0 || len > VG_PEER_TABLE_UFRAG_MAX) return NULL;
-  slot_t *s = map_find(&t->ufrags, (const uint8_t *)ufrag, len);
-  return s ? s->val : NULL;
+  return vg_map_get(&t->ufrags, ufrag, len);
 }
 
 void *vg_peer_table_find_addr(const vg_peer_table_t *t, const vg_addr_t *remote) {
   if (remote->family != 4 && remote->family != 6) return NULL;
-  uint8_t k[20];
-  size_t klen = addr_key(remote, k);
-  slot_t *s = map_find(&t->addrs, k, klen);
-  return s ? s->val : NULL;
+  uint8_t k[VG_ADDR_KEY_MAX];
+  size_t klen = vg_addr_key(remote, k);
+  return vg_map_get(&t->addrs, k, klen);
 }
 
-size_t vg_peer_table_count(const vg_peer_table_t *t) { return t->peers.used; }
+size_t vg_peer_table_count(const vg_peer_table_t *t) { return vg_map_count(&t->peers); }
 
 void *vg_peer_table_route(const vg_peer_table_t *t, const vg_addr_t *from, const uint8_t *buf,
                           size_t len) {

@@ -40,6 +40,10 @@ int vg_peer_table_add(vg_peer_table_t *t, const char *local_ufrag, void *peer) V
  * moves it there. VG_ENOTFOUND for a peer never added. */
 int vg_peer_table_bind(vg_peer_table_t *t, const vg_addr_t *remote, void *peer) VG_MUST_USE;
 
+/* Forgets one bound address (a path that is gone, e.g. a closed ICE-TCP
+ * connection). */
+void vg_peer_table_unbind(vg_peer_table_t *t, const vg_addr_t *remote);
+
 /* Forgets `peer`: its ufrag and every address bound to it. */
 void vg_peer_table_remove(vg_peer_table_t *t, void *peer);
 

@@ -194,7 +194,7 @@ static void close_with(vg_rtc_t *rtc, vg_rtc_close_reason_t reason, const char *
   ev.u.closed.why = rtc->why;
   rtc->closed_ev = ev; /* delivered after everything queued before it */
   rtc->closed_event_pending = true;
-  VG_LOG(VG_LOG_INFO, rtc->sid, "session closed: %s", rtc->why);
+  VG_LOG(VG_LOG_DEBUG, rtc->sid, "peer closed: %s", rtc->why);
 }
 
 /* ---- moving sub-object output into the peer's queues ---------------------- */

@@ -5,31 +5,48 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/map.h"
 #include "io/sockaddr.h"
+#include "sig/rfc4571.h"
+#include "sig/sniff.h"
 
 #define READ_BUF 16384
 /* Room for the status line and headers of any reply we write. */
 #define REPLY_HEAD_MAX 2048
+
+typedef enum { KIND_SNIFF, KIND_HTTP, KIND_ICE } kind_t;
 
 typedef struct conn {
   uv_tcp_t handle; /* first: the handle pointer is the conn pointer */
   uv_timer_t idle;
   struct vg_tcp *owner;
   struct conn *prev, *next;
-  vg_http_conn_t *http; /* owned */
+  kind_t kind;
   vg_addr_t local, peer;
-  size_t pending_write;
   int open_handles; /* freed when both handles have closed */
   bool closing;
+  /* sniffing: the connection's first bytes */
+  uint8_t sniff[VG_SNIFF_MAX];
+  size_t sniff_len;
+  /* HTTP */
+  vg_http_conn_t *http; /* owned */
+  size_t pending_write;
+  /* ICE-TCP */
+  vg_rfc4571_t *deframer; /* owned */
+  uint8_t *obuf;          /* owned, VG_TCP_ICE_OUTBUF: frames not yet taken by the kernel */
+  size_t olen, oinflight;
+  bool writing;
+  uv_write_t owrite;
+  uint64_t frames_dropped;
   char rbuf[READ_BUF];
 } conn_t;
 
 struct vg_tcp {
   uv_tcp_t listener;
-  vg_http_handler_fn handler;
-  void *ud;
+  vg_tcp_handlers_t h;
   conn_t *conns; /* list of live connections */
   size_t n_conns;
+  vg_map_t ice;  /* peer address -> ICE-TCP conn */
   bool closing;
 };
 
@@ -48,10 +65,14 @@ void vg_http_reply_header(vg_http_reply_t *r, const char *name, const char *valu
   r->n_headers++;
 }
 
+/* ---- connection lifecycle ------------------------------------------------ */
+
 static void conn_free_if_done(uv_handle_t *h) {
   conn_t *c = h->data;
   if (--c->open_handles > 0) return;
   vg_http_conn_destroy(c->http);
+  free(c->deframer);
+  free(c->obuf);
   free(c);
 }
 
@@ -63,9 +84,23 @@ static void conn_close(conn_t *c) {
   else t->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   t->n_conns--;
+  if (c->kind == KIND_ICE) {
+    uint8_t k[VG_ADDR_KEY_MAX];
+    size_t kl = vg_addr_key(&c->peer, k);
+    if (vg_map_get(&t->ice, k, kl) == c) vg_map_del(&t->ice, k, kl);
+    if (t->h.on_ice_closed && !t->closing) t->h.on_ice_closed(t->h.ud, &c->peer);
+  }
   uv_close((uv_handle_t *)&c->idle, conn_free_if_done);
   uv_close((uv_handle_t *)&c->handle, conn_free_if_done);
 }
+
+static void on_idle(uv_timer_t *tm) {
+  conn_t *c = tm->data;
+  if (c->kind == KIND_SNIFF) VG_LOG(VG_LOG_DEBUG, NULL, "closing a TCP connection that never spoke");
+  conn_close(c);
+}
+
+/* ---- HTTP ---------------------------------------------------------------- */
 
 static void on_written(uv_write_t *req, int status) {
   write_t *w = (write_t *)req;
@@ -75,9 +110,9 @@ static void on_written(uv_write_t *req, int status) {
   free(w);
 }
 
-/* Formats a response and queues it on the connection. `final` responses
- * close the connection after them unless `keep_alive`; interim (1xx) ones
- * never do. Returns false when the connection had to be closed. */
+/* Formats a response and queues it on the connection; closes the
+ * connection after it unless `keep_alive` (interim 1xx replies pass true).
+ * Returns false when the connection had to be closed. */
 static bool send_response(conn_t *c, const vg_http_request_t *req, const vg_http_reply_t *r,
                           bool keep_alive) {
   size_t cap = REPLY_HEAD_MAX + r->body_len;
@@ -108,36 +143,17 @@ static bool send_response(conn_t *c, const vg_http_request_t *req, const vg_http
   return true;
 }
 
-static void on_idle(uv_timer_t *tm) { conn_close(tm->data); }
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
-  conn_t *c = h->data;
-  (void)suggested;
-  b->base = c->rbuf;
-  b->len = sizeof c->rbuf;
-}
-
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
-  conn_t *c = s->data;
-  if (nread < 0) {
-    /* EOF or error: nobody is left to answer, whatever the parser says. */
-    int status;
-    const char *why;
-    if (nread == UV_EOF && vg_http_conn_eof(c->http, &status, &why) < 0)
-      VG_LOG(VG_LOG_DEBUG, NULL, "HTTP client left mid-request: %s", why);
-    conn_close(c);
-    return;
-  }
-  if (c->closing) return;
-  size_t off = 0, len = (size_t)nread;
+static void http_bytes(conn_t *c, const uint8_t *data, size_t len) {
+  size_t off = 0;
   while (off < len && !c->closing) {
     int status = 0;
     const char *why = NULL;
-    int r = vg_http_conn_feed(c->http, (const uint8_t *)b->base + off, len - off, &status, &why);
+    int r = vg_http_conn_feed(c->http, data + off, len - off, &status, &why);
     if (r < 0) {
       /* Malformed or over a limit: say why, then close (the stream is no
        * longer in a known state). */
-      vg_http_reply_t reply = {.status = status ? status : 400, .content_type = "text/plain; charset=utf-8"};
+      vg_http_reply_t reply = {.status = status ? status : 400,
+                               .content_type = "text/plain; charset=utf-8"};
       char body[256];
       int bl = snprintf(body, sizeof body, "%s\n", why ? why : "bad request");
       reply.body = body;
@@ -151,7 +167,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
     if (vg_http_conn_poll_continue(c->http)) {
       /* RFC 9110 §10.1.1: the headers are acceptable, send the body. */
       static const vg_http_reply_t cont = {.status = 100};
-      send_response(c, NULL, &cont, true);
+      if (!send_response(c, NULL, &cont, true)) return;
     }
     const vg_http_request_t *req = vg_http_conn_request(c->http);
     if (!req) {
@@ -159,7 +175,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
       continue;
     }
     vg_http_reply_t reply = {.status = 500};
-    c->owner->handler(c->owner->ud, req, &c->local, &c->peer, &reply);
+    c->owner->h.on_http(c->owner->h.ud, req, &c->local, &c->peer, &reply);
     bool keep = req->keep_alive && !reply.close && !req->upgrade;
     send_response(c, req, &reply, keep);
     free(reply.free_after);
@@ -175,6 +191,164 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
   }
 }
 
+/* ---- ICE-TCP ------------------------------------------------------------- */
+
+static void ice_bytes(conn_t *c, const uint8_t *data, size_t len) {
+  /* Consent checks keep arriving on a live path; the peer's consent timer,
+   * not this one, decides when the session is dead. */
+  uv_timer_start(&c->idle, on_idle, VG_TCP_IDLE_TIMEOUT_MS, 0);
+  size_t off = 0;
+  while (off < len && !c->closing) {
+    const uint8_t *frame;
+    size_t flen;
+    int r = vg_rfc4571_feed(c->deframer, data + off, len - off, &frame, &flen);
+    if (r < 0) {
+      char a[VG_ADDR_STRLEN];
+      vg_addr_format(&c->peer, a, sizeof a);
+      VG_LOG(VG_LOG_INFO, NULL, "ICE-TCP %s: bad RFC 4571 frame length; closing", a);
+      conn_close(c);
+      return;
+    }
+    off += (size_t)r;
+    if (frame) c->owner->h.on_ice_frame(c->owner->h.ud, &c->peer, frame, flen);
+  }
+}
+
+static void ice_flush(conn_t *c);
+
+static void on_ice_written(uv_write_t *req, int status) {
+  conn_t *c = req->data;
+  c->writing = false;
+  if (status < 0) {
+    if (status != UV_ECANCELED) conn_close(c);
+    return;
+  }
+  memmove(c->obuf, c->obuf + c->oinflight, c->olen - c->oinflight);
+  c->olen -= c->oinflight;
+  c->oinflight = 0;
+  ice_flush(c);
+}
+
+/* Starts writing the backlog when nothing is in flight. */
+static void ice_flush(conn_t *c) {
+  if (c->writing || c->olen == 0 || c->closing) return;
+  c->oinflight = c->olen;
+  c->writing = true;
+  c->owrite.data = c;
+  uv_buf_t b = uv_buf_init((char *)c->obuf, (unsigned)c->olen);
+  if (uv_write(&c->owrite, (uv_stream_t *)&c->handle, &b, 1, on_ice_written) < 0) {
+    c->writing = false;
+    conn_close(c);
+  }
+}
+
+int vg_tcp_send_frame(vg_tcp_t *t, const vg_addr_t *to, const uint8_t *buf, size_t len) {
+  uint8_t k[VG_ADDR_KEY_MAX];
+  conn_t *c = vg_map_get(&t->ice, k, vg_addr_key(to, k));
+  if (!c || c->closing) return VG_ENOTFOUND;
+  uint8_t hdr[2];
+  if (vg_rfc4571_header(len, hdr) < 0) return VG_EINVAL;
+  size_t off = 0;
+  if (c->olen == 0 && !c->writing) {
+    /* Nothing queued: hand it to the kernel now, without copying. */
+    uv_buf_t bufs[2] = {uv_buf_init((char *)hdr, 2), uv_buf_init((char *)buf, (unsigned)len)};
+    int n = uv_try_write((uv_stream_t *)&c->handle, bufs, 2);
+    if (n == (int)(len + 2)) return VG_OK;
+    if (n < 0 && n != UV_EAGAIN) {
+      conn_close(c);
+      return VG_ECLOSED;
+    }
+    off = n > 0 ? (size_t)n : 0;
+  }
+  /* Queue what the kernel did not take; a partly written frame must be
+   * finished, so only a frame not yet started can be dropped. */
+  size_t rest = len + 2 - off;
+  if (off == 0 && c->olen + rest > VG_TCP_ICE_OUTBUF) {
+    c->frames_dropped++;
+    return VG_ELIMIT;
+  }
+  if (!c->obuf && !(c->obuf = malloc(VG_TCP_ICE_OUTBUF + len + 2))) return VG_ENOMEM;
+  if (off < 2) {
+    memcpy(c->obuf + c->olen, hdr + off, 2 - off);
+    c->olen += 2 - off;
+    off = 2;
+  }
+  memcpy(c->obuf + c->olen, buf + (off - 2), len - (off - 2));
+  c->olen += len - (off - 2);
+  ice_flush(c);
+  return VG_OK;
+}
+
+/* ---- reading and sniffing ------------------------------------------------ */
+
+static void dispatch(conn_t *c, const uint8_t *data, size_t len) {
+  if (c->kind == KIND_HTTP) http_bytes(c, data, len);
+  else if (c->kind == KIND_ICE) ice_bytes(c, data, len);
+}
+
+/* Decides what the connection speaks; returns false when it is closed. */
+static bool become(conn_t *c, vg_sniff_t s) {
+  struct vg_tcp *t = c->owner;
+  char a[VG_ADDR_STRLEN];
+  vg_addr_format(&c->peer, a, sizeof a);
+  if (s == VG_SNIFF_HTTP) {
+    if (vg_http_conn_create(0, &c->http) < 0) goto fail;
+    c->kind = KIND_HTTP;
+    uv_timer_start(&c->idle, on_idle, VG_TCP_IDLE_TIMEOUT_MS, 0);
+    return true;
+  }
+  if (s == VG_SNIFF_ICE_TCP && t->h.on_ice_frame) {
+    c->deframer = malloc(sizeof *c->deframer);
+    if (!c->deframer) goto fail;
+    vg_rfc4571_init(c->deframer);
+    uint8_t k[VG_ADDR_KEY_MAX];
+    if (vg_map_put(&t->ice, k, vg_addr_key(&c->peer, k), c) < 0) goto fail;
+    c->kind = KIND_ICE;
+    VG_LOG(VG_LOG_DEBUG, NULL, "ICE-TCP connection from %s", a);
+    return true;
+  }
+  VG_LOG(VG_LOG_DEBUG, NULL, "closing a %s connection from %s (not served)", vg_sniff_name(s), a);
+fail:
+  conn_close(c);
+  return false;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
+  conn_t *c = h->data;
+  (void)suggested;
+  b->base = c->rbuf;
+  b->len = sizeof c->rbuf;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
+  conn_t *c = s->data;
+  if (nread < 0) {
+    /* EOF or error: nobody is left to answer, whatever the parser says. */
+    int status;
+    const char *why;
+    if (nread == UV_EOF && c->http && vg_http_conn_eof(c->http, &status, &why) < 0)
+      VG_LOG(VG_LOG_DEBUG, NULL, "HTTP client left mid-request: %s", why);
+    conn_close(c);
+    return;
+  }
+  if (c->closing || nread == 0) return;
+  const uint8_t *data = (const uint8_t *)b->base;
+  size_t len = (size_t)nread;
+  if (c->kind == KIND_SNIFF) {
+    size_t take = VG_SNIFF_MAX - c->sniff_len;
+    if (take > len) take = len;
+    memcpy(c->sniff + c->sniff_len, data, take);
+    c->sniff_len += take;
+    vg_sniff_t kind = vg_sniff(c->sniff, c->sniff_len);
+    if (kind == VG_SNIFF_NEED_MORE) return; /* all of this read is in sniff[] */
+    if (!become(c, kind)) return;
+    dispatch(c, c->sniff, c->sniff_len);
+    data += take;
+    len -= take;
+  }
+  if (len > 0 && !c->closing) dispatch(c, data, len);
+}
+
 static void on_connection(uv_stream_t *server, int status) {
   struct vg_tcp *t = server->data;
   if (status < 0) return;
@@ -187,8 +361,7 @@ static void on_connection(uv_stream_t *server, int status) {
   }
   c->handle.data = c;
   c->open_handles = 1;
-  if (uv_accept(server, (uv_stream_t *)&c->handle) < 0 ||
-      vg_http_conn_create(0, &c->http) < 0 || t->n_conns >= VG_TCP_MAX_CONNECTIONS) {
+  if (uv_accept(server, (uv_stream_t *)&c->handle) < 0 || t->n_conns >= VG_TCP_MAX_CONNECTIONS) {
     if (t->n_conns >= VG_TCP_MAX_CONNECTIONS)
       VG_LOG(VG_LOG_WARN, NULL, "refusing a TCP connection: %d open", VG_TCP_MAX_CONNECTIONS);
     c->closing = true;
@@ -210,21 +383,32 @@ static void on_connection(uv_stream_t *server, int status) {
   t->conns = c;
   t->n_conns++;
   uv_tcp_nodelay(&c->handle, 1);
-  uv_timer_start(&c->idle, on_idle, VG_TCP_IDLE_TIMEOUT_MS, 0);
+  /* Whatever it is, it must say so promptly. */
+  uv_timer_start(&c->idle, on_idle, VG_TCP_SNIFF_TIMEOUT_MS, 0);
   uv_read_start((uv_stream_t *)&c->handle, on_alloc, on_read);
 }
 
-static void listener_closed(uv_handle_t *h) { free(h->data); }
+/* ---- listener ------------------------------------------------------------ */
+
+static void listener_closed(uv_handle_t *h) {
+  struct vg_tcp *t = h->data;
+  vg_map_cleanup(&t->ice);
+  free(t);
+}
 
 int vg_tcp_listen(uv_loop_t *loop, const vg_addr_t *bind_addr, uint16_t port,
-                  vg_http_handler_fn handler, void *ud, vg_tcp_t **out) {
+                  const vg_tcp_handlers_t *h, vg_tcp_t **out) {
   *out = NULL;
   struct vg_tcp *t = calloc(1, sizeof *t);
   if (!t) return UV_ENOMEM;
-  t->handler = handler;
-  t->ud = ud;
+  t->h = *h;
+  if (vg_map_init(&t->ice) < 0) {
+    free(t);
+    return UV_ENOMEM;
+  }
   int r = uv_tcp_init(loop, &t->listener);
   if (r < 0) {
+    vg_map_cleanup(&t->ice);
     free(t);
     return r;
   }

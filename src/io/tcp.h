@@ -1,11 +1,17 @@
-/* The TCP listener on the shared port and its HTTP/1.1 connections.
+/* The TCP listener on the shared port and its connections.
  *
- * Each connection parses requests with the sans-IO codec (sig/http.h) and
- * hands every complete request to the application's handler, which fills a
- * reply synchronously; the reply is written, and the connection is kept
- * alive or closed as HTTP/1.1 says. Idle connections are closed after
- * VG_TCP_IDLE_TIMEOUT_MS; a client that does not read its responses is
- * disconnected once VG_TCP_MAX_PENDING_WRITE bytes are waiting. */
+ * A new connection's first bytes say what it is (sig/sniff.h):
+ *   - HTTP: requests are parsed with the sans-IO codec (sig/http.h) and
+ *     handed to the application's handler, which fills a reply
+ *     synchronously; the connection is kept alive or closed as HTTP/1.1
+ *     says;
+ *   - ICE-TCP (RFC 6544, passive): RFC 4571 frames are handed to the
+ *     application like UDP datagrams, from the connection's address (with
+ *     transport TCP); the application sends frames back by that address;
+ *   - TLS: HTTPS (when a TLS context is configured).
+ * A connection that says nothing useful within VG_TCP_SNIFF_TIMEOUT_MS is
+ * closed; idle HTTP connections after VG_TCP_IDLE_TIMEOUT_MS; a client that
+ * does not read is disconnected once its output backlog passes a bound. */
 #ifndef VG_IO_TCP_H
 #define VG_IO_TCP_H
 
@@ -16,6 +22,10 @@
 #include "sig/http.h"
 
 #define VG_TCP_IDLE_TIMEOUT_MS 30000
+#define VG_TCP_SNIFF_TIMEOUT_MS 10000
+/* ICE-TCP output waiting for a slow reader: a few seconds of audio and its
+ * RTCP; beyond it frames are dropped (real-time media does not queue). */
+#define VG_TCP_ICE_OUTBUF (256 * 1024)
 #define VG_TCP_MAX_CONNECTIONS 4096
 #define VG_TCP_MAX_PENDING_WRITE (1024 * 1024)
 #define VG_TCP_MAX_REPLY_HEADERS 12
@@ -40,12 +50,25 @@ void vg_http_reply_header(vg_http_reply_t *r, const char *name, const char *valu
 typedef void (*vg_http_handler_fn)(void *ud, const vg_http_request_t *req, const vg_addr_t *local,
                                    const vg_addr_t *peer, vg_http_reply_t *reply);
 
+typedef struct {
+  vg_http_handler_fn on_http;
+  /* One RFC 4571 frame from an ICE-TCP connection; `peer` has transport TCP. */
+  void (*on_ice_frame)(void *ud, const vg_addr_t *peer, const uint8_t *buf, size_t len);
+  /* The ICE-TCP connection from `peer` is gone. */
+  void (*on_ice_closed)(void *ud, const vg_addr_t *peer);
+  void *ud;
+} vg_tcp_handlers_t;
+
 typedef struct vg_tcp vg_tcp_t;
 
 /* Listens on `bind_addr` (nullable: all interfaces, dual-stack) and `port`.
- * Returns a negative libuv error on failure. */
+ * `h` is copied. Returns a negative libuv error on failure. */
 int vg_tcp_listen(uv_loop_t *loop, const vg_addr_t *bind_addr, uint16_t port,
-                  vg_http_handler_fn handler, void *ud, vg_tcp_t **out);
+                  const vg_tcp_handlers_t *h, vg_tcp_t **out);
+/* Sends one datagram as an RFC 4571 frame on the ICE-TCP connection from
+ * `to`. VG_ENOTFOUND without such a connection; VG_ELIMIT when its backlog
+ * is full (the frame is dropped). */
+int vg_tcp_send_frame(vg_tcp_t *t, const vg_addr_t *to, const uint8_t *buf, size_t len);
 size_t vg_tcp_connection_count(const vg_tcp_t *t);
 /* Stops listening and closes every connection; frees once libuv is done. */
 void vg_tcp_close(vg_tcp_t *t);

@@ -22,6 +22,7 @@
 #include "app/server.h"
 #include "base/log.h"
 #include "core/rtc.h"
+#include "sig/rfc4571.h"
 #include "vgtest.h"
 
 #define FRAME_LEN 60
@@ -165,6 +166,12 @@ typedef struct {
   vg_dtls_cert_t *cert;
   vg_rtc_t *rtc;
   int fd;
+  bool udp_blocked;     /* drop every UDP transmit, as a firewall would */
+  int tcp_fd;           /* ICE-TCP (active) to the server's passive candidate */
+  vg_addr_t tcp_local;  /* our end of it, as the server sees it */
+  vg_addr_t tcp_remote; /* the server's candidate */
+  vg_rfc4571_t deframer;
+  vg_addr_t selected;
   char location[128];
   bool connected;
   uint32_t sent, echoed, corrupt;
@@ -206,6 +213,41 @@ static void client_stop(client_t *c) {
   vg_rtc_destroy(c->rtc);
   vg_dtls_cert_destroy(c->cert);
   if (c->fd > 0) close(c->fd);
+  if (c->tcp_fd > 0) close(c->tcp_fd);
+}
+
+/* RFC 6544 active side: one TCP connection to the server's passive
+ * candidate, opened when the agent first sends to it. */
+static void tcp_send(client_t *c, const vg_addr_t *to, const uint8_t *buf, size_t len) {
+  if (c->tcp_fd <= 0) {
+    c->tcp_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(to->port)};
+    memcpy(&sa.sin_addr, to->ip, 4);
+    if (connect(c->tcp_fd, (struct sockaddr *)&sa, sizeof sa) < 0) return;
+    fcntl(c->tcp_fd, F_SETFL, O_NONBLOCK);
+    c->tcp_remote = *to;
+    vg_rfc4571_init(&c->deframer);
+  }
+  uint8_t framed[2048];
+  if (vg_rfc4571_header(len, framed) < 0 || len + 2 > sizeof framed) return;
+  memcpy(framed + 2, buf, len);
+  (void)send(c->tcp_fd, framed, len + 2, MSG_NOSIGNAL);
+}
+
+static void tcp_recv(client_t *c, vg_time_t now) {
+  uint8_t buf[8192];
+  ssize_t n;
+  while (c->tcp_fd > 0 && (n = recv(c->tcp_fd, buf, sizeof buf, 0)) > 0) {
+    size_t off = 0;
+    while (off < (size_t)n) {
+      const uint8_t *fr;
+      size_t fl;
+      int r = vg_rfc4571_feed(&c->deframer, buf + off, (size_t)n - off, &fr, &fl);
+      if (r <= 0) return;
+      off += (size_t)r;
+      if (fr) (void)vg_rtc_handle_packet(c->rtc, now, &c->tcp_remote, fr, fl);
+    }
+  }
 }
 
 /* One round of the client's work: input, timers, frames out, drain. */
@@ -221,6 +263,7 @@ static void client_pump(client_t *c) {
     (void)vg_rtc_handle_packet(c->rtc, now, &a, buf, (size_t)n);
     fl = sizeof from;
   }
+  tcp_recv(c, now);
   if (vg_rtc_poll_timeout(c->rtc) <= now) (void)vg_rtc_handle_timeout(c->rtc, now);
   if (c->connected && (uint64_t)now >= c->next_frame_us) {
     uint8_t f[FRAME_LEN];
@@ -231,12 +274,18 @@ static void client_pump(client_t *c) {
   vg_addr_t to;
   int len;
   while ((len = vg_rtc_poll_transmit(c->rtc, buf, sizeof buf, &to)) > 0) {
+    if (to.transport == VG_TRANSPORT_TCP) {
+      tcp_send(c, &to, buf, (size_t)len);
+      continue;
+    }
+    if (c->udp_blocked) continue;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(to.port)};
     memcpy(&sa.sin_addr, to.ip, 4);
     sendto(c->fd, buf, (size_t)len, 0, (struct sockaddr *)&sa, sizeof sa);
   }
   vg_rtc_event_t ev;
   while (vg_rtc_poll_event(c->rtc, &ev)) {
+    if (ev.type == VG_RTC_EV_ICE_CONNECTED) c->selected = ev.u.ice.addr;
     if (ev.type == VG_RTC_EV_DTLS_CONNECTED) c->connected = true;
     if (ev.type == VG_RTC_EV_AUDIO) {
       uint8_t want[FRAME_LEN];
@@ -280,6 +329,7 @@ static void test_echo_survives_hostile_requests(void) {
   CHECK(client_start(&c, &s));
   run_both(&s, &c, 500);
   CHECK(c.connected);
+  CHECK_EQ(c.selected.transport, VG_TRANSPORT_UDP); /* UDP wins when it works */
   uint32_t before = c.echoed;
   CHECK(before > 5);
 
@@ -311,10 +361,22 @@ static void test_echo_survives_hostile_requests(void) {
                      "Content-Length: 10000000\r\n\r\n";
   CHECK(http_raw(&s, big, strlen(big), &r));
   CHECK_EQ(r.status, 413);
-  /* garbage on the TCP port */
+  /* garbage on the TCP port: not HTTP, TLS or ICE-TCP, so closed unanswered */
   const char junk[] = "\x01\x02GARBAGE\r\n\r\n";
-  CHECK(http_raw(&s, junk, sizeof junk - 1, &r));
+  CHECK(!http_raw(&s, junk, sizeof junk - 1, &r));
+  CHECK_EQ(r.status, 0);
+  /* garbage that starts like HTTP: an unknown method is 501, a broken
+   * request line 400, each with a reason */
+  const char bad_method[] = "GARBAGE / HTTP/1.1\r\n\r\n";
+  CHECK(http_raw(&s, bad_method, sizeof bad_method - 1, &r));
+  CHECK_EQ(r.status, 501);
+  const char bad_http[] = "GET /\x01 HTTP/1.1\r\n\r\n";
+  CHECK(http_raw(&s, bad_http, sizeof bad_http - 1, &r));
   CHECK_EQ(r.status, 400);
+  CHECK(r.body_len > 3);
+  /* framed STUN that is not a valid request for any session: dropped */
+  const char fake_ice[] = "\x00\x14\x00\x01\x00\x00\x21\x12\xa4\x42xxxxxxxxxxxx";
+  CHECK(!http_raw(&s, fake_ice, sizeof fake_ice - 1, &r));
   /* PATCH with a trickle candidate, then a malformed one */
   char patch_path[160];
   snprintf(patch_path, sizeof patch_path, "%s", c.location);
@@ -373,4 +435,40 @@ static void test_offer_errors_and_token(void) {
   server_stop(&s);
 }
 
-VGT_MAIN(VGT_CASE(test_echo_survives_hostile_requests), VGT_CASE(test_offer_errors_and_token))
+/* UDP blocked: the answer's passive TCP candidate on the same port carries
+ * ICE, DTLS and SRTP in RFC 4571 frames; closing that connection ends the
+ * session (and only it). */
+static void test_echo_over_ice_tcp_when_udp_is_blocked(void) {
+  vg_log_set_level(VG_LOG_WARN);
+  server_t s;
+  CHECK(server_start(&s, 3, NULL, 10));
+  client_t c;
+  CHECK(client_start(&c, &s));
+  c.udp_blocked = true;
+  uint64_t t0 = uv_hrtime();
+  uint64_t connected_ns = 0;
+  for (int i = 0; i < 3000 && !connected_ns; i++) {
+    run_both(&s, &c, 1);
+    if (c.connected) connected_ns = uv_hrtime() - t0;
+  }
+  CHECK(c.connected);
+  printf("  ICE-TCP only: connected in %.1f ms\n", connected_ns / 1e6);
+  CHECK_EQ(c.selected.transport, VG_TRANSPORT_TCP);
+  run_both(&s, &c, 600);
+  CHECK(c.echoed > 20);
+  CHECK_EQ(c.corrupt, 0);
+  CHECK(c.echoed + 3 >= c.sent);
+  response_t r;
+  CHECK(http_do(&s, "GET", "/api/sessions", NULL, "", 0, &r));
+  CHECK(strstr(r.body, "\"transport\":\"tcp\"") != NULL);
+  /* the TCP path dies: the session ends with it */
+  close(c.tcp_fd);
+  c.tcp_fd = -1;
+  run_both(&s, &c, 200);
+  CHECK_EQ(vg_server_session_count(s.srv), 0);
+  client_stop(&c);
+  server_stop(&s);
+}
+
+VGT_MAIN(VGT_CASE(test_echo_survives_hostile_requests), VGT_CASE(test_offer_errors_and_token),
+         VGT_CASE(test_echo_over_ice_tcp_when_udp_is_blocked))
