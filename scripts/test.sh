@@ -10,3 +10,7 @@ cmake --build build/test -j "$jobs"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 ctest --test-dir build/test --output-on-failure -j "$jobs"
+
+# End to end, with real peers, in network namespaces the tests create
+# (each installs what it needs and cleans up after itself).
+tests/e2e/echo_browser.sh build/test

@@ -91,7 +91,7 @@ static void whip_post(vg_server_t *srv, const vg_http_request_t *req, const vg_a
     return text(r, 415, "WHIP offers must be sent as Content-Type: application/sdp");
   char mode[32];
   int q = vg_http_query_param(req, "mode", mode, sizeof mode);
-  if (q == VG_OK && strcmp(mode, "echo") != 0)
+  if (q != VG_ENOTFOUND && (q < 0 || strcmp(mode, "echo") != 0))
     return text(r, 400, "unknown mode (this server supports mode=echo)");
   if (srv->n_sessions >= srv->cfg.max_sessions) {
     text(r, 503, "the server is at its session limit (--max-sessions); retry shortly");
@@ -212,6 +212,8 @@ void vg_api_handle(void *ud, const vg_http_request_t *req, const vg_addr_t *loca
                                    (vg_server_now() - srv->started_at) / 1e6));
   }
   if (strcmp(path, "/api/sessions") == 0) {
+    /* It lists the browsers' addresses: as private as WHIP itself. */
+    if (!authorized(srv, req)) return unauthorized(r);
     json_t *arr = json_array();
     vg_time_t now = vg_server_now();
     for (const vg_session_t *s = srv->sessions; s && arr; s = s->next) {

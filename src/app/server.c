@@ -83,7 +83,6 @@ static size_t build_candidates(const vg_server_t *srv, const vg_addr_t *http_loc
   uv_interface_address_t *ifs;
   int count;
   if (uv_interface_addresses(&ifs, &count) == 0) {
-    size_t before = n;
     for (int pass = 0; pass < 2; pass++) {
       for (int i = 0; i < count; i++) {
         vg_addr_t a;
@@ -92,7 +91,7 @@ static size_t build_candidates(const vg_server_t *srv, const vg_addr_t *http_loc
         bool loop = vg_addr_is_loopback(&a);
         /* pass 0: real interfaces; pass 1: loopback, when allowed */
         if (pass == 0 && loop) continue;
-        if (pass == 1 && (!loop || (!page_on_loopback && n > before))) continue;
+        if (pass == 1 && (!loop || (!page_on_loopback && n > 0))) continue;
         cand_add(out, &n, max_addrs, &a, port);
       }
     }

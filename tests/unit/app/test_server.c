@@ -427,8 +427,18 @@ static void test_offer_errors_and_token(void) {
   CHECK(http_do(&s, "POST", "/whip", auth, garbage_sdp, strlen(garbage_sdp), &r));
   CHECK_EQ(r.status, 400);
   CHECK(strstr(r.body, "line 1") != NULL);
-  CHECK(http_do(&s, "POST", "/whip?mode=karaoke", auth, garbage_sdp, strlen(garbage_sdp), &r));
+  CHECK(http_do(&s, "POST", "/whip?mode=karaoke", auth, no_opus_offer, strlen(no_opus_offer), &r));
   CHECK_EQ(r.status, 400);
+  CHECK(strstr(r.body, "mode") != NULL);
+  CHECK(http_do(&s, "POST", "/whip?mode=", auth, no_opus_offer, strlen(no_opus_offer), &r));
+  CHECK_EQ(r.status, 400);
+  /* the session list is behind the token too; health is not */
+  CHECK(http_do(&s, "GET", "/api/sessions", NULL, "", 0, &r));
+  CHECK_EQ(r.status, 401);
+  CHECK(http_do(&s, "GET", "/api/sessions", "Authorization: Bearer s3cret\r\n", "", 0, &r));
+  CHECK_EQ(r.status, 200);
+  CHECK(http_do(&s, "GET", "/healthz", NULL, "", 0, &r));
+  CHECK_EQ(r.status, 200);
   CHECK(http_do(&s, "POST", "/whip", auth, "", 0, &r));
   CHECK_EQ(r.status, 400);
   CHECK_EQ(vg_server_session_count(s.srv), 0);

@@ -1,0 +1,742 @@
+// voxgate page: a WHIP client (RFC 9725) with a connection timeline, the
+// transport in use, level meters and live statistics. Plain script, no
+// framework, no build step, nothing loaded from elsewhere.
+//
+// One session at a time. The Start/Stop button flips the page's state
+// synchronously on every click, so one click always suffices; the network
+// work of an attempt that was stopped finishes in the background (an
+// answer that arrives after Stop is DELETEd at once), so a stop can never
+// overtake the start it cancels.
+'use strict';
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const params = new URLSearchParams(location.search);
+
+  // ?raw=1: no browser voice processing at all (the tests compare the
+  // echoed audio with the file fed to the fake microphone).
+  const RAW = params.get('raw') === '1';
+
+  const KEY = {
+    mode: 'voxgate.mode',
+    aec: 'voxgate.aec',
+    token: 'voxgate.token',
+  };
+  // The Location of this tab's live session, to DELETE after a reload. Per
+  // tab (sessionStorage survives a reload, not other tabs), so one tab's
+  // reload never ends another tab's session.
+  const SESSION_KEY = 'voxgate.session';
+
+  const PHASES = [
+    ['mic', 'Microphone ready'],
+    ['offer', 'Offer created'],
+    ['post', 'Offer sent (POST)'],
+    ['answer', 'Answer received'],
+    ['ice', 'ICE connected'],
+    ['dtls', 'DTLS connected'],
+    ['audio', 'First audio back'],
+  ];
+
+  const POST_TIMEOUT_MS = 15000;     // no answer by then: give up
+  const SLOW_CONNECT_MS = 8000;      // answer received but no media path yet: say what to try
+  const FIRST_AUDIO_POLL_MS = 20;    // getStats cadence until the first packet comes back
+  const STATS_INTERVAL_MS = 1000;
+  const METER_INTERVAL_MS = 50;
+
+  function storage(area) {
+    return {
+      get(k) { try { return window[area].getItem(k); } catch { return null; } },
+      set(k, v) { try { window[area].setItem(k, v); } catch { /* storage disabled */ } },
+      del(k) { try { window[area].removeItem(k); } catch { /* storage disabled */ } },
+    };
+  }
+  const store = storage('localStorage');   // settings
+  const tabStore = storage('sessionStorage');
+
+  const ui = {
+    toggle: $('toggle'), mode: $('mode'), aec: $('aec'), token: $('token'),
+    status: $('status'), timeline: $('timeline').tBodies[0],
+    transport: $('transport'), why: $('transport-why'),
+    micBar: $('mic-bar'), micDb: $('mic-db'), retBar: $('ret-bar'), retDb: $('ret-db'),
+    rtt: $('st-rtt'), jitter: $('st-jitter'), lost: $('st-lost'), bitrate: $('st-bitrate'),
+  };
+
+  // ---- page state -------------------------------------------------------
+
+  let state = 'idle';        // idle | starting | connected | failed
+  let session = null;        // the current attempt (see Session), null when idle
+  let lastSession = null;    // the most recent attempt, kept for its timeline and stats
+  let lastError = null;      // { kind, message } of the last failure
+  let audioCtx = null;       // one AudioContext for the page, created on the first click
+  let seq = 0;
+  const waiters = [];        // start() promises waiting for connected/failed
+
+  // The remote track plays through an unmuted element: that is what the
+  // person hears, and Chrome feeds remote audio to WebAudio (the return
+  // meter) and fills getStats audio levels only while it is played out.
+  const remoteAudio = new Audio();
+  remoteAudio.autoplay = true;
+
+  class Session {
+    constructor(mode) {
+      this.id = ++seq;
+      this.mode = mode;
+      this.cancelled = false;
+      this.t0 = performance.now(); // the click
+      this.tPost = null;
+      this.marks = {};             // phase -> ms from the click
+      this.pc = null;
+      this.stream = null;          // the microphone
+      this.remoteStream = null;
+      this.location = null;        // absolute URL of the WHIP session resource
+      this.timers = [];
+      this.nodes = [];             // WebAudio nodes to disconnect on teardown
+      this.transport = null;
+      this.stats = null;
+      this.prevBytes = null;       // for bitrates
+      this.iceState = 'new';
+    }
+    alive() { return !this.cancelled && session === this; }
+  }
+
+  class UserError extends Error {
+    constructor(kind, message) { super(message); this.kind = kind; }
+  }
+
+  // ---- settings, remembered across reloads ----------------------------------
+
+  function initSettings() {
+    const mode = store.get(KEY.mode);
+    const opt = mode && [...ui.mode.options].find((o) => o.value === mode && !o.disabled);
+    if (opt) ui.mode.value = mode;
+    ui.mode.addEventListener('change', () => store.set(KEY.mode, ui.mode.value));
+
+    // Echo cancellation filters the *microphone*: it removes what the
+    // speakers play (the echo coming back) from what is sent. With speakers
+    // and no cancellation the echo is picked up and sent again, round after
+    // round, until it howls; so it is on by default for people. Noise
+    // suppression and automatic gain stay off: they would reshape the voice
+    // and the levels this page is there to show. With headphones, switch
+    // echo cancellation off to hear the microphone unprocessed. ?raw=1
+    // (tests) forces all three off.
+    const aec = store.get(KEY.aec);
+    ui.aec.checked = RAW ? false : aec !== '0';
+    if (RAW) {
+      ui.aec.disabled = true;
+      ui.aec.parentElement.title = 'Off: the page was opened with ?raw=1';
+    }
+    ui.aec.addEventListener('change', () => store.set(KEY.aec, ui.aec.checked ? '1' : '0'));
+
+    $('token-form').addEventListener('submit', (ev) => ev.preventDefault());
+    ui.token.value = store.get(KEY.token) || '';
+    ui.token.addEventListener('change', () => {
+      const t = ui.token.value.trim();
+      if (t) store.set(KEY.token, t); else store.del(KEY.token);
+    });
+  }
+
+  function authHeaders() {
+    const t = ui.token.value.trim();
+    return t ? { Authorization: 'Bearer ' + t } : {};
+  }
+
+  // ---- the WHIP session resource ----------------------------------------------
+
+  // RFC 9725 §4.3: DELETE on the session URL ends it. keepalive lets the
+  // request outlive the page (sendBeacon can only POST).
+  function deleteSession(url) {
+    return fetch(url, { method: 'DELETE', headers: authHeaders(), keepalive: true })
+      .then(() => { if (tabStore.get(SESSION_KEY) === url) tabStore.del(SESSION_KEY); })
+      .catch(() => { /* best effort: the server also expires it (consent freshness) */ });
+  }
+
+  // A reload or a crashed tab leaves a session on the server; free it now.
+  function freePreviousSession() {
+    const prev = tabStore.get(SESSION_KEY);
+    if (prev) deleteSession(prev);
+  }
+
+  // ---- start / stop ---------------------------------------------------------
+
+  function toggle() {
+    if (session) stop(); else start().catch(() => { /* shown on the page */ });
+  }
+
+  // Starts a session (what a click on Start does). The promise resolves
+  // when the media path is connected and rejects when the attempt fails or
+  // is stopped.
+  function start() {
+    if (session && state === 'connected') return Promise.resolve();
+    const done = new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+    if (session) return done; // already starting
+    ensureAudioContext(); // inside the click: audio may play from now on
+    const s = new Session(ui.mode.value);
+    session = lastSession = s;
+    lastError = null;
+    resetView();
+    setState('starting');
+    say('info', 'Starting…');
+    run(s).catch((e) => { if (s.alive()) fail(s, e); });
+    return done;
+  }
+
+  // Stops the current session, or cancels one that is still starting.
+  // The page is idle again at once; the promise resolves when the server
+  // has been told (when it already knew about the session).
+  function stop(message = 'Stopped.') {
+    const s = session;
+    if (!s) return Promise.resolve();
+    session = null;
+    const p = teardown(s);
+    setState('idle');
+    say('info', message);
+    settle(false, new UserError('stopped', 'stopped'));
+    return p;
+  }
+
+  function fail(s, e) {
+    if (session !== s) return;
+    session = null;
+    teardown(s);
+    const kind = e instanceof UserError ? e.kind : 'error';
+    lastError = { kind, message: e.message || String(e) };
+    setState('failed');
+    say('error', lastError.message);
+    settle(false, e);
+  }
+
+  function settle(ok, e) {
+    for (const w of waiters.splice(0)) ok ? w.resolve() : w.reject(e);
+  }
+
+  function teardown(s) {
+    s.cancelled = true;
+    s.timers.forEach(clearInterval);
+    s.timers = [];
+    for (const n of s.nodes) { try { n.disconnect(); } catch { /* already */ } }
+    s.nodes = [];
+    if (s.pc) s.pc.close();
+    if (s.stream) s.stream.getTracks().forEach((t) => t.stop());
+    if (remoteAudio.srcObject === s.remoteStream) remoteAudio.srcObject = null;
+    showLevel(ui.micBar, ui.micDb, null);
+    showLevel(ui.retBar, ui.retDb, null);
+    // The POST may still be in flight: run() DELETEs its answer when it lands.
+    return s.location ? deleteSession(s.location) : Promise.resolve();
+  }
+
+  async function run(s) {
+    if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      throw new UserError('insecure', insecureMessage());
+    }
+    const constraints = {
+      audio: {
+        echoCancellation: !RAW && ui.aec.checked,
+        noiseSuppression: false,
+        autoGainControl: false,
+        channelCount: 1,
+      },
+      video: false,
+    };
+    try {
+      s.stream = await navigator.mediaDevices.getUserMedia(constraints);
+    } catch (e) {
+      throw micError(e);
+    }
+    if (!s.alive()) { s.stream.getTracks().forEach((t) => t.stop()); return; }
+    mark(s, 'mic');
+    meter(s, s.stream, ui.micBar, ui.micDb, 'mic');
+
+    // No ICE servers: the server is ICE-lite with host candidates on its
+    // one UDP and one TCP port; the browser's checks teach it our address.
+    const pc = s.pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    pc.addTransceiver(s.stream.getAudioTracks()[0], { direction: 'sendrecv', streams: [s.stream] });
+    pc.ontrack = (ev) => onTrack(s, ev);
+    pc.oniceconnectionstatechange = () => onIceState(s);
+    pc.onconnectionstatechange = () => onConnState(s);
+
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    if (!s.alive()) return;
+    mark(s, 'offer');
+
+    // POST at once, without waiting for ICE gathering: the answer carries
+    // the server's candidates and end-of-candidates, and an ICE-lite server
+    // learns ours from the connectivity checks.
+    const url = new URL('/whip?mode=' + encodeURIComponent(s.mode), location.href).href;
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), POST_TIMEOUT_MS);
+    s.tPost = performance.now();
+    mark(s, 'post');
+    let res, body;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/sdp', ...authHeaders() },
+        body: pc.localDescription.sdp,
+        signal: ctl.signal,
+      });
+      body = await res.text();
+    } catch (e) {
+      if (!s.alive()) return;
+      throw new UserError('network', ctl.signal.aborted
+        ? `The server did not answer the offer within ${POST_TIMEOUT_MS / 1000} s (${url}).`
+        : `Could not reach the server at ${new URL(url).host}: is voxgate running, and is this the right address?`);
+    } finally {
+      clearTimeout(timer);
+    }
+    const loc = res.ok && res.headers.get('Location');
+    const sessionUrl = loc ? new URL(loc, url).href : null;
+    if (!s.alive()) {
+      // Stopped while the offer was on its way: free what the server made.
+      if (sessionUrl) deleteSession(sessionUrl);
+      return;
+    }
+    if (!res.ok) throw serverError(res, body);
+    if (!sessionUrl) throw new UserError('server', 'The server answered without a Location header; cannot manage the session.');
+    s.location = sessionUrl;
+    tabStore.set(SESSION_KEY, sessionUrl);
+    mark(s, 'answer');
+
+    await pc.setRemoteDescription({ type: 'answer', sdp: body });
+    if (!s.alive()) return;
+    say('info', 'Connecting…');
+    pollFirstAudio(s);
+    s.timers.push(setTimeout(() => {
+      if (s.alive() && state === 'starting') say('warn', slowMessage(s));
+    }, SLOW_CONNECT_MS));
+  }
+
+  // ---- peer connection events -------------------------------------------------
+
+  function onIceState(s) {
+    if (!s.alive()) return;
+    const st = s.pc.iceConnectionState;
+    s.iceState = st;
+    if ((st === 'connected' || st === 'completed') && !s.marks.ice) mark(s, 'ice');
+    if (st === 'disconnected' && state === 'connected') {
+      say('warn', 'Connection interrupted: nothing has come from the server for a few seconds. Waiting for it to recover…');
+    } else if (st === 'connected' && state === 'connected') {
+      say('ok', connectedMessage(s));
+    }
+  }
+
+  function onConnState(s) {
+    if (!s.alive()) return;
+    const st = s.pc.connectionState;
+    if (st === 'connected' && !s.marks.dtls) {
+      mark(s, 'dtls');
+      setState('connected');
+      say('ok', connectedMessage(s));
+      s.timers.push(setInterval(() => updateStats(s), STATS_INTERVAL_MS));
+      updateStats(s);
+      settle(true);
+    } else if (st === 'failed') {
+      fail(s, new UserError(s.marks.ice ? 'dtls' : 'ice', s.marks.ice
+        ? 'The media path was found but the secure handshake (DTLS) failed. The server log says why; reloading and trying again may help.'
+        : iceFailedMessage()));
+    } else if (st === 'closed' && state === 'connected') {
+      fail(s, new UserError('closed', 'The server ended the session.'));
+    }
+  }
+
+  function onTrack(s, ev) {
+    if (!s.alive() || ev.track.kind !== 'audio') return;
+    s.remoteStream = ev.streams[0] || new MediaStream([ev.track]);
+    remoteAudio.srcObject = s.remoteStream;
+    remoteAudio.play().catch(() => { /* autoplay refused: the meters and stats still work */ });
+    // A remote track starts muted and unmutes when its first packet arrives
+    // (W3C webrtc-pc, "receiving RTP"): the exact moment audio came back.
+    ev.track.addEventListener('unmute', () => {
+      if (!s.alive()) return;
+      s.marks.unmute = performance.now() - s.t0;
+      mark(s, 'audio');
+    }, { once: true });
+    meter(s, s.remoteStream, ui.retBar, ui.retDb, 'ret');
+  }
+
+  // First audio back, the other witness: getStats' inbound packet count,
+  // for a browser whose remote track never reports muted. Chrome caches
+  // getStats results for about 50 ms, so this one lags the unmute event by
+  // up to that; the timeline takes whichever comes first.
+  function pollFirstAudio(s) {
+    const id = setInterval(async () => {
+      if (!s.alive() || s.marks.stats !== undefined) { clearInterval(id); return; }
+      let rep;
+      try { rep = await s.pc.getStats(); } catch { return; }
+      for (const r of rep.values()) {
+        if (r.type === 'inbound-rtp' && r.kind === 'audio' && r.packetsReceived > 0 && s.marks.stats === undefined) {
+          s.marks.stats = performance.now() - s.t0;
+          mark(s, 'audio');
+          clearInterval(id);
+        }
+      }
+    }, FIRST_AUDIO_POLL_MS);
+    s.timers.push(id);
+  }
+
+  // ---- statistics ---------------------------------------------------------------
+
+  async function updateStats(s) {
+    if (!s.alive()) return;
+    let rep;
+    try { rep = await s.pc.getStats(); } catch { return; }
+    if (!s.alive()) return;
+    const byId = new Map([...rep.values()].map((r) => [r.id, r]));
+    let inb = null, out = null, rinb = null, transport = null, pair = null;
+    for (const r of rep.values()) {
+      if (r.type === 'inbound-rtp' && r.kind === 'audio') inb = r;
+      else if (r.type === 'outbound-rtp' && r.kind === 'audio') out = r;
+      else if (r.type === 'remote-inbound-rtp' && r.kind === 'audio') rinb = r;
+      else if (r.type === 'transport') transport = r;
+    }
+    if (transport && transport.selectedCandidatePairId) pair = byId.get(transport.selectedCandidatePairId);
+    if (!pair) {
+      for (const r of rep.values()) {
+        if (r.type === 'candidate-pair' && (r.selected || (r.nominated && r.state === 'succeeded'))) { pair = r; break; }
+      }
+    }
+    if (pair) showTransport(s, pair, byId.get(pair.localCandidateId), byId.get(pair.remoteCandidateId), transport);
+
+    const now = performance.now();
+    const st = {
+      rttRtcpMs: rinb && rinb.roundTripTime !== undefined ? rinb.roundTripTime * 1000 : null,
+      rttIceMs: pair && pair.currentRoundTripTime !== undefined ? pair.currentRoundTripTime * 1000 : null,
+      jitterMs: inb && inb.jitter !== undefined ? inb.jitter * 1000 : null,
+      packetsLost: inb ? inb.packetsLost : null,
+      packetsReceived: inb ? inb.packetsReceived : 0,
+      packetsSent: out ? out.packetsSent : 0,
+      lostAtServer: rinb ? rinb.packetsLost : null,
+      bitrateOutKbps: null,
+      bitrateInKbps: null,
+      audioLevel: inb && inb.audioLevel !== undefined ? inb.audioLevel : null,
+    };
+    const bytes = { t: now, out: out ? out.bytesSent : 0, in: inb ? inb.bytesReceived : 0 };
+    if (s.prevBytes) {
+      const dt = (bytes.t - s.prevBytes.t) / 1000;
+      if (dt > 0) {
+        st.bitrateOutKbps = (bytes.out - s.prevBytes.out) * 8 / dt / 1000;
+        st.bitrateInKbps = (bytes.in - s.prevBytes.in) * 8 / dt / 1000;
+      }
+    }
+    s.prevBytes = bytes;
+    s.stats = st;
+
+    const rtt = [];
+    if (st.rttRtcpMs !== null) rtt.push(`${ms(st.rttRtcpMs)} (RTCP)`);
+    if (st.rttIceMs !== null) rtt.push(`${ms(st.rttIceMs)} (ICE)`);
+    ui.rtt.textContent = rtt.join(' · ') || '–';
+    ui.jitter.textContent = st.jitterMs === null ? '–' : ms(st.jitterMs);
+    ui.lost.textContent = st.packetsLost === null ? '–'
+      : `${st.packetsLost} coming back` + (st.lostAtServer !== null ? ` · ${st.lostAtServer} going out` : '');
+    ui.bitrate.textContent = st.bitrateOutKbps === null ? '–'
+      : `${fmt(st.bitrateOutKbps, 0)} / ${fmt(st.bitrateInKbps, 0)} kbit/s`;
+  }
+
+  function showTransport(s, pair, local, remote, transport) {
+    if (!local || !remote) return;
+    const proto = (local.protocol || '').toLowerCase();
+    let label, why;
+    if (local.candidateType === 'relay') {
+      label = `TURN relay (${(local.relayProtocol || proto).toUpperCase()})`;
+      why = 'Media goes through a TURN relay: no direct path to the server was found.';
+    } else if (proto === 'tcp') {
+      label = 'TCP (ICE-TCP)';
+      why = 'UDP did not get through, so media rides the server\'s TCP port (ICE-TCP, RFC 6544). ' +
+            'It works where only TCP is allowed; delay grows when packets are lost. Open the UDP port for the best path.';
+    } else {
+      label = 'UDP';
+      why = 'Direct UDP to the server\'s media port: the lowest-delay path.';
+    }
+    const addr = (c) => `${c.address || c.ip || '?'}:${c.port}`;
+    const t = {
+      label,
+      protocol: proto,
+      localType: local.candidateType,
+      remoteType: remote.candidateType,
+      local: addr(local),
+      remote: addr(remote),
+      tcpType: local.tcpType || null,
+      dtlsCipher: transport ? transport.dtlsCipher || null : null,
+      srtpCipher: transport ? transport.srtpCipher || null : null,
+    };
+    s.transport = t;
+    ui.transport.textContent = `${label} — browser ${t.local} (${t.localType}) → server ${t.remote} (${t.remoteType})`;
+    ui.why.textContent = why + (t.srtpCipher ? ` Encrypted with ${t.srtpCipher}.` : '');
+  }
+
+  // ---- level meters -------------------------------------------------------------
+
+  function ensureAudioContext() {
+    if (!audioCtx) {
+      const AC = window.AudioContext || window.webkitAudioContext;
+      if (AC) audioCtx = new AC();
+    }
+    if (audioCtx && audioCtx.state === 'suspended') audioCtx.resume().catch(() => {});
+    return audioCtx;
+  }
+
+  const levels = { mic: null, ret: null }; // dBFS, for the test hook
+
+  function meter(s, stream, bar, label, which) {
+    const ctx = audioCtx;
+    if (!ctx) return;
+    const src = ctx.createMediaStreamSource(stream);
+    const an = ctx.createAnalyser();
+    an.fftSize = 1024;
+    src.connect(an);
+    s.nodes.push(src, an);
+    const buf = new Float32Array(an.fftSize);
+    s.timers.push(setInterval(() => {
+      an.getFloatTimeDomainData(buf);
+      let sum = 0;
+      for (let i = 0; i < buf.length; i++) sum += buf[i] * buf[i];
+      const db = 10 * Math.log10(sum / buf.length + 1e-12);
+      levels[which] = db;
+      showLevel(bar, label, db);
+    }, METER_INTERVAL_MS));
+  }
+
+  function showLevel(bar, label, db) {
+    if (db === null) {
+      bar.style.width = '0%';
+      label.textContent = '–';
+      return;
+    }
+    const pct = Math.max(0, Math.min(100, (db + 60) / 60 * 100));
+    bar.style.width = pct.toFixed(0) + '%';
+    label.textContent = db < -90 ? 'silent' : `${db.toFixed(0)} dB`;
+  }
+
+  // ---- remote audio tap (tests record the echo through this) ----------------
+
+  const TAP_WORKLET = `
+    registerProcessor('vg-tap', class extends AudioWorkletProcessor {
+      process(inputs) {
+        const ch = inputs[0] && inputs[0][0];
+        if (ch) this.port.postMessage(ch.slice(0));
+        return true;
+      }
+    });`;
+  let tapLoaded = null;
+
+  // Records `seconds` of the audio coming back from the server, as played
+  // (mono, the AudioContext's rate). Resolves { sampleRate, samples }.
+  async function tapRemote(seconds) {
+    const s = session;
+    if (!s || !s.remoteStream || !audioCtx) throw new Error('no remote audio to record');
+    if (!tapLoaded) {
+      const url = URL.createObjectURL(new Blob([TAP_WORKLET], { type: 'text/javascript' }));
+      tapLoaded = audioCtx.audioWorklet.addModule(url);
+    }
+    await tapLoaded;
+    const want = Math.round(seconds * audioCtx.sampleRate);
+    const src = audioCtx.createMediaStreamSource(s.remoteStream);
+    const node = new AudioWorkletNode(audioCtx, 'vg-tap');
+    const sink = audioCtx.createGain();
+    sink.gain.value = 0; // keeps the node pulled without playing it twice
+    src.connect(node).connect(sink).connect(audioCtx.destination);
+    const chunks = [];
+    let have = 0;
+    await new Promise((resolve, reject) => {
+      const guard = setTimeout(() => reject(new Error('remote audio stalled')), seconds * 1000 + 5000);
+      node.port.onmessage = (ev) => {
+        chunks.push(ev.data);
+        have += ev.data.length;
+        if (have >= want) { clearTimeout(guard); resolve(); }
+      };
+    });
+    node.port.onmessage = null;
+    src.disconnect(); node.disconnect(); sink.disconnect();
+    const out = new Float32Array(have);
+    let o = 0;
+    for (const c of chunks) { out.set(c, o); o += c.length; }
+    return { sampleRate: audioCtx.sampleRate, samples: Array.from(out.subarray(0, want)) };
+  }
+
+  // ---- view -----------------------------------------------------------------------
+
+  function setState(st) {
+    state = st;
+    const active = st === 'starting' || st === 'connected';
+    ui.toggle.textContent = active ? 'Stop' : 'Start';
+    ui.toggle.className = active ? 'stop' : 'start';
+    ui.toggle.dataset.state = st;
+    ui.mode.disabled = active;
+    ui.aec.disabled = active || RAW;
+    document.body.dataset.state = st;
+    renderTimeline(lastSession);
+  }
+
+  function say(kind, text) {
+    ui.status.dataset.kind = kind;
+    ui.status.textContent = text;
+  }
+
+  function mark(s, phase) {
+    if (s.marks[phase] !== undefined) return;
+    s.marks[phase] = performance.now() - s.t0;
+    renderTimeline(s);
+  }
+
+  function timelineOf(s) {
+    const out = {};
+    if (!s) return out;
+    const post = s.marks.post;
+    for (const [phase] of PHASES) {
+      const ms = s.marks[phase];
+      if (ms === undefined) continue;
+      out[phase] = { fromClick: ms, fromPost: post === undefined || ms < post ? null : ms - post };
+    }
+    // The two witnesses of the first audio back, for the curious.
+    for (const [key, name] of [['unmute', 'trackUnmuted'], ['stats', 'statsFirstPacket']]) {
+      const ms = s.marks[key];
+      if (ms !== undefined) out[name] = { fromClick: ms, fromPost: post === undefined ? null : ms - post };
+    }
+    return out;
+  }
+
+  function renderTimeline(s) {
+    const tl = timelineOf(s);
+    ui.timeline.replaceChildren(...PHASES.map(([phase, name]) => {
+      const tr = document.createElement('tr');
+      const p = tl[phase];
+      tr.className = p ? 'done' : 'pending';
+      const wait = state === 'starting' ? '…' : '—';
+      const cells = [name, p ? `${fmt(p.fromClick, 0)} ms` : wait,
+        p && p.fromPost !== null ? `${fmt(p.fromPost, 0)} ms` : (p ? '—' : wait)];
+      for (const c of cells) {
+        const td = document.createElement('td');
+        td.textContent = c;
+        tr.append(td);
+      }
+      return tr;
+    }));
+  }
+
+  function resetView() {
+    renderTimeline(null);
+    ui.transport.textContent = '–';
+    ui.why.textContent = '';
+    for (const el of [ui.rtt, ui.jitter, ui.lost, ui.bitrate]) el.textContent = '–';
+  }
+
+  // Sub-millisecond values (a LAN) keep two decimals; Chrome floors its
+  // RTCP round trip at 1 ms.
+  function ms(x) {
+    return `${fmt(x, x < 1 ? 2 : 1)} ms`;
+  }
+
+  function fmt(x, digits) {
+    return x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(digits);
+  }
+
+  // ---- messages ---------------------------------------------------------------------
+
+  function port() {
+    return location.port || (location.protocol === 'https:' ? '443' : '80');
+  }
+
+  function insecureMessage() {
+    const p = port();
+    return 'The browser blocks the microphone on this page because it was opened over plain http:// ' +
+      'from another machine (microphone access needs HTTPS or localhost). Open it through an SSH tunnel instead: ' +
+      `run "ssh -L ${p}:localhost:${p} ${location.hostname}" and open http://localhost:${p}/ — ` +
+      'or use the server\'s https:// address.';
+  }
+
+  function micError(e) {
+    switch (e && e.name) {
+      case 'NotAllowedError':
+      case 'SecurityError':
+        return new UserError('mic-denied', 'Microphone access was denied. Allow it for this site ' +
+          '(the icon left of the address bar → Site settings → Microphone → Allow), then press Start again.');
+      case 'NotFoundError':
+      case 'OverconstrainedError':
+        return new UserError('no-mic', 'No microphone was found. Connect one (or enable it in the system ' +
+          'settings) and press Start again.');
+      case 'NotReadableError':
+      case 'AbortError':
+        return new UserError('mic-busy', 'The microphone could not be opened: another application may be ' +
+          'using it. Close that application and press Start again.');
+      default:
+        return new UserError('mic', `Could not open the microphone: ${e && (e.message || e.name) || e}`);
+    }
+  }
+
+  function serverError(res, body) {
+    const reason = (body || '').split('\n').map((l) => l.trim()).find(Boolean) || res.statusText || '';
+    const head = `Server error ${res.status}${reason ? ': ' + reason : ''}.`;
+    switch (res.status) {
+      case 401:
+        return new UserError('server', `${head} This server needs an access token: enter it under "Access token" and press Start again.`);
+      case 503: {
+        const after = res.headers.get('Retry-After');
+        return new UserError('server', `${head} The server is busy (session limit reached)` +
+          (after ? `; try again in ${after} s.` : '; try again shortly.'));
+      }
+      case 422:
+        return new UserError('server', `${head} The browser offered no audio codec the server can use (it needs Opus).`);
+      default:
+        return new UserError('server', head);
+    }
+  }
+
+  function isLoopbackPage() {
+    return ['localhost', '127.0.0.1', '[::1]'].includes(location.hostname);
+  }
+
+  function iceFailedMessage() {
+    const p = port();
+    if (isLoopbackPage()) {
+      return 'No media path through the tunnel (ICE failed). Over an SSH tunnel only TCP ' + p + ' gets ' +
+        'through; the server offers it as an ICE-TCP candidate on 127.0.0.1 when the page is loaded from ' +
+        `localhost. Check that the tunnel forwards to the server's port ${p} ` +
+        `(ssh -L ${p}:localhost:${p} HOST) and look at the server log.`;
+    }
+    return 'No media path to the server (ICE failed: the connectivity checks got no answer). What to try: ' +
+      `open ${p}/udp and ${p}/tcp to the server (nothing else is needed); where UDP is blocked on the way the ` +
+      `browser falls back to TCP ${p} by itself, provided the address the server advertises is reachable from ` +
+      'here (behind NAT or in a container, start it with --public-ip ADDRESS); or use an SSH tunnel: ' +
+      `ssh -L ${p}:localhost:${p} ${location.hostname} and open http://localhost:${p}/.`;
+  }
+
+  function slowMessage(s) {
+    return `Still connecting after ${SLOW_CONNECT_MS / 1000} s (ICE ${s.iceState}). ` +
+      'The server\'s address in the answer may not be reachable from here. ' + iceFailedMessage();
+  }
+
+  function connectedMessage(s) {
+    return `Connected (${s.mode}). ` + (s.mode === 'echo' ? 'Speak: you should hear yourself back.' : '');
+  }
+
+  // ---- wiring ---------------------------------------------------------------------------
+
+  initSettings();
+  renderTimeline(null);
+  setState('idle');
+  freePreviousSession();
+  ui.toggle.addEventListener('click', toggle);
+
+  // Leaving or reloading the page ends the session on the server too.
+  // The keepalive DELETE outlives the page. Its answer never reaches this
+  // page, so the stored Location stays and the tab's next load DELETEs it
+  // again: a 404 when the first one arrived, the cure when it was lost or
+  // pagehide never ran (a killed tab).
+  window.addEventListener('pagehide', () => { if (session) stop('Stopped (page closed).'); });
+
+  // The hook the end-to-end tests use: it reflects what the page shows and
+  // drives the same code as the button.
+  window.voxgate = {
+    get state() { return state; },
+    get mode() { return ui.mode.value; },
+    get timeline() { return timelineOf(lastSession); },
+    get transport() { return lastSession && lastSession.transport; },
+    get stats() { return lastSession && lastSession.stats; },
+    get levels() { return { ...levels }; },
+    get error() { return lastError; },
+    get location() { return lastSession && lastSession.location; },
+    start,
+    stop,
+    tapRemote,
+  };
+})();
