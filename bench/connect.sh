@@ -10,6 +10,8 @@
 #   VG_BENCH_SERVER=aiortc   run bench/aiortc_echo_server.py instead of
 #                        voxgate: the side-by-side reference
 #   VG_BENCH_ARGS="..."  extra vg_bench_connect options (e.g. --fresh-connection)
+#   VG_BENCH_CHROMIUM=K  then K sessions from the page in headless Chromium,
+#                        timed by the page itself (default 5; 0 skips)
 #
 # Prints vg_bench_connect's table: median, p95, min, max and mean of offer ->
 # answer, ICE connected, DTLS connected and first echoed packet, and the
@@ -73,4 +75,18 @@ extra=""
 ip netns exec "$NS" "$BUILD/vg_bench_connect" --url "http://127.0.0.1:$PORT" -n "$N" \
   --server-pid "$SERVER_PID" --csv "$BUILD/connect-$SERVER_KIND.csv" $extra ${VG_BENCH_ARGS:-} || rc=$?
 kill -0 "$SERVER_PID" 2>/dev/null || { echo "connect.sh: the server died during the run"; rc=1; }
+
+# The same with a real browser for a few sessions: the page's own timeline.
+CHROMIUM_N=${VG_BENCH_CHROMIUM:-5}
+if [ "$SERVER_KIND" = voxgate ] && [ "$CHROMIUM_N" -gt 0 ] && [ "$rc" = 0 ]; then
+  "$ROOT/tests/e2e/deps.sh"
+  WORK=$(mktemp -d /tmp/vg-bench-chromium.XXXXXX)
+  "$ROOT/tests/e2e/make_speech.sh" "$WORK" >/dev/null
+  echo
+  # ?raw=1: no echo cancellation, noise suppression or gain control.
+  timeout 120 ip netns exec "$NS" node "$ROOT/tests/e2e/connect_chromium.mjs" \
+    --url "http://127.0.0.1:$PORT/?raw=1" --speech "$WORK/speech.wav" --profile "$WORK/profile" \
+    --sessions "$CHROMIUM_N" || rc=$?
+  rm -rf "$WORK"
+fi
 exit "$rc"
