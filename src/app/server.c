@@ -293,6 +293,43 @@ void vg_server_session_end(vg_session_t *s) {
 
 /* ---- server --------------------------------------------------------------- */
 
+/* HTTPS: the operator's certificate, or a self-signed one for every name a
+ * browser may use to reach us: localhost, the loopback addresses, the host
+ * name, and each advertised address. */
+static int make_tls(vg_server_t *srv, char *err, size_t cap) {
+  const vg_config_t *cfg = &srv->cfg;
+  int r;
+  if (cfg->tls_cert[0] || cfg->tls_key[0]) {
+    r = vg_tls_ctx_create_from_files(cfg->tls_cert[0] ? cfg->tls_cert : cfg->tls_key,
+                                     cfg->tls_key[0] ? cfg->tls_key : cfg->tls_cert, &srv->tls,
+                                     err, cap);
+  } else {
+    char names[VG_RTC_MAX_LOCAL_CANDIDATES + 4][VG_ADDR_STRLEN];
+    const char *list[VG_RTC_MAX_LOCAL_CANDIDATES + 4];
+    size_t n = 0;
+    list[n++] = "localhost";
+    list[n++] = "127.0.0.1";
+    list[n++] = "::1";
+    size_t hl = sizeof names[0];
+    if (uv_os_gethostname(names[n], &hl) == 0 && names[n][0]) {
+      list[n] = names[n];
+      n++;
+    }
+    vg_rtc_candidate_t c[VG_RTC_MAX_LOCAL_CANDIDATES];
+    size_t nc = build_candidates(srv, NULL, c, VG_RTC_MAX_LOCAL_CANDIDATES);
+    for (size_t i = 0; i < nc && n < sizeof list / sizeof list[0]; i++) {
+      if (c[i].addr.transport != VG_TRANSPORT_UDP || vg_addr_is_loopback(&c[i].addr)) continue;
+      if (vg_addr_format_ip(&c[i].addr, names[n], sizeof names[n]) < 0) continue;
+      list[n] = names[n];
+      n++;
+    }
+    r = vg_tls_ctx_create_self_signed(list, n, &srv->tls, err, cap);
+  }
+  if (r < 0) return r;
+  if (cfg->tls_cert_out[0]) r = vg_tls_ctx_write_cert_pem(srv->tls, cfg->tls_cert_out, err, cap);
+  return r;
+}
+
 int vg_server_create(uv_loop_t *loop, const vg_config_t *cfg, vg_server_t **out, char *err,
                      size_t cap) {
   *out = NULL;
@@ -319,7 +356,9 @@ int vg_server_create(uv_loop_t *loop, const vg_config_t *cfg, vg_server_t **out,
     snprintf(err, cap, "cannot open UDP port %u: %s", cfg->port, uv_strerror(r));
     goto fail;
   }
-  vg_tcp_handlers_t th = {.on_http = vg_api_handle,
+  if ((r = make_tls(srv, err, cap)) < 0) goto fail;
+  vg_tcp_handlers_t th = {.tls = srv->tls,
+                          .on_http = vg_api_handle,
                           .on_ice_frame = on_datagram,
                           .on_ice_closed = on_ice_tcp_closed,
                           .ud = srv};
@@ -352,12 +391,17 @@ void vg_server_shutdown(vg_server_t *srv) {
 
 void vg_server_destroy(vg_server_t *srv) {
   if (!srv) return;
+  vg_tls_ctx_destroy(srv->tls);
   vg_peer_table_destroy(srv->peers);
   vg_dtls_cert_destroy(srv->cert);
   free(srv);
 }
 
 size_t vg_server_session_count(const vg_server_t *srv) { return srv->n_sessions; }
+
+const char *vg_server_tls_fingerprint(const vg_server_t *srv) {
+  return srv->tls ? vg_tls_ctx_fingerprint(srv->tls) : "";
+}
 
 int vg_server_urls(const vg_server_t *srv, char *out, size_t cap) {
   size_t off = 0;
@@ -368,8 +412,10 @@ int vg_server_urls(const vg_server_t *srv, char *out, size_t cap) {
   size_t nc = build_candidates(srv, NULL, c, VG_RTC_MAX_LOCAL_CANDIDATES);
   for (size_t i = 0; i < nc; i++) {
     char ip[VG_ADDR_STRLEN];
-    if (vg_addr_is_loopback(&c[i].addr) || vg_addr_format_ip(&c[i].addr, ip, sizeof ip) < 0) continue;
-    n = snprintf(out + off, cap - off, c[i].addr.family == 6 ? "http://[%s]:%u/\n" : "http://%s:%u/\n",
+    if (c[i].addr.transport != VG_TRANSPORT_UDP || vg_addr_is_loopback(&c[i].addr) || vg_addr_format_ip(&c[i].addr, ip, sizeof ip) < 0) continue;
+    /* Over plain http a browser keeps the microphone off on any address but
+     * localhost, so other addresses are given as https. */
+    n = snprintf(out + off, cap - off, c[i].addr.family == 6 ? "https://[%s]:%u/\n" : "https://%s:%u/\n",
                  ip, srv->cfg.port);
     if (n < 0 || (size_t)n >= cap - off) break;
     off += (size_t)n;

@@ -34,6 +34,7 @@ struct vg_server {
   uv_loop_t *loop;           /* borrowed */
   vg_config_t cfg;
   vg_dtls_cert_t *cert;      /* owned; shared by every session */
+  vg_tls_ctx_t *tls;         /* owned; HTTPS on the shared TCP port */
   vg_peer_table_t *peers;    /* owned */
   vg_udp_t *udp;             /* owned (closed through libuv) */
   vg_tcp_t *tcp;             /* owned (closed through libuv) */

@@ -14,7 +14,7 @@
 /* Room for the status line and headers of any reply we write. */
 #define REPLY_HEAD_MAX 2048
 
-typedef enum { KIND_SNIFF, KIND_HTTP, KIND_ICE } kind_t;
+typedef enum { KIND_SNIFF, KIND_HTTP, KIND_HTTPS, KIND_ICE } kind_t;
 
 typedef struct conn {
   uv_tcp_t handle; /* first: the handle pointer is the conn pointer */
@@ -28,8 +28,9 @@ typedef struct conn {
   /* sniffing: the connection's first bytes */
   uint8_t sniff[VG_SNIFF_MAX];
   size_t sniff_len;
-  /* HTTP */
+  /* HTTP, over TLS when `tls` is set */
   vg_http_conn_t *http; /* owned */
+  vg_tls_t *tls;        /* owned; NULL for plain HTTP */
   size_t pending_write;
   /* ICE-TCP */
   vg_rfc4571_t *deframer; /* owned */
@@ -71,6 +72,7 @@ static void conn_free_if_done(uv_handle_t *h) {
   conn_t *c = h->data;
   if (--c->open_handles > 0) return;
   vg_http_conn_destroy(c->http);
+  vg_tls_destroy(c->tls);
   free(c->deframer);
   free(c->obuf);
   free(c);
@@ -110,9 +112,43 @@ static void on_written(uv_write_t *req, int status) {
   free(w);
 }
 
-/* Formats a response and queues it on the connection; closes the
- * connection after it unless `keep_alive` (interim 1xx replies pass true).
- * Returns false when the connection had to be closed. */
+/* Queues `n` bytes already in w->data on the socket. */
+static bool write_raw(conn_t *c, write_t *w, size_t n, bool close_after) {
+  w->c = c;
+  w->len = n;
+  w->close_after = close_after;
+  c->pending_write += n;
+  uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
+  if (uv_write(&w->req, (uv_stream_t *)&c->handle, &b, 1, on_written) < 0) {
+    c->pending_write -= n;
+    free(w);
+    conn_close(c);
+    return false;
+  }
+  return true;
+}
+
+/* Sends whatever ciphertext TLS has queued (handshake, records, alerts). */
+static bool tls_flush(conn_t *c, bool close_after) {
+  for (;;) {
+    write_t *w = malloc(sizeof *w + READ_BUF);
+    if (!w) {
+      conn_close(c);
+      return false;
+    }
+    int n = vg_tls_poll_output(c->tls, (uint8_t *)w->data, READ_BUF);
+    if (n <= 0) {
+      free(w);
+      if (close_after) conn_close(c);
+      return !close_after;
+    }
+    if (!write_raw(c, w, (size_t)n, false)) return false;
+  }
+}
+
+/* Formats a response and queues it on the connection (through TLS for
+ * HTTPS); closes the connection after it unless `keep_alive` (interim 1xx
+ * replies pass true). Returns false when the connection had to be closed. */
 static bool send_response(conn_t *c, const vg_http_request_t *req, const vg_http_reply_t *r,
                           bool keep_alive) {
   size_t cap = REPLY_HEAD_MAX + r->body_len;
@@ -129,18 +165,15 @@ static bool send_response(conn_t *c, const vg_http_request_t *req, const vg_http
     conn_close(c);
     return false;
   }
-  w->c = c;
-  w->len = (size_t)n;
-  w->close_after = !keep_alive;
-  c->pending_write += w->len;
-  uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
-  if (uv_write(&w->req, (uv_stream_t *)&c->handle, &b, 1, on_written) < 0) {
-    c->pending_write -= w->len;
-    free(w);
+  if (!c->tls) return write_raw(c, w, (size_t)n, !keep_alive);
+  int wr = vg_tls_write(c->tls, (const uint8_t *)w->data, (size_t)n);
+  free(w);
+  if (wr < 0) {
     conn_close(c);
     return false;
   }
-  return true;
+  if (!keep_alive) (void)vg_tls_close(c->tls);
+  return tls_flush(c, !keep_alive);
 }
 
 static void http_bytes(conn_t *c, const uint8_t *data, size_t len) {
@@ -281,8 +314,30 @@ int vg_tcp_send_frame(vg_tcp_t *t, const vg_addr_t *to, const uint8_t *buf, size
 
 /* ---- reading and sniffing ------------------------------------------------ */
 
+/* HTTPS: ciphertext in, plaintext to the HTTP codec, replies back out
+ * through TLS (send_response). A TLS failure sends its alert, then closes. */
+static void https_bytes(conn_t *c, const uint8_t *data, size_t len) {
+  const char *why = NULL;
+  if (vg_tls_feed(c->tls, data, len, &why) < 0) {
+    VG_LOG(VG_LOG_DEBUG, NULL, "TLS: %s", why ? why : "failed");
+    tls_flush(c, true);
+    return;
+  }
+  uint8_t plain[READ_BUF];
+  int n;
+  while (!c->closing && (n = vg_tls_read(c->tls, plain, sizeof plain)) > 0) http_bytes(c, plain, (size_t)n);
+  if (c->closing) return;
+  if (n < 0) {
+    if (n != VG_ECLOSED) VG_LOG(VG_LOG_DEBUG, NULL, "TLS: %s", vg_tls_reason(c->tls));
+    tls_flush(c, true);
+    return;
+  }
+  tls_flush(c, false); /* handshake messages */
+}
+
 static void dispatch(conn_t *c, const uint8_t *data, size_t len) {
   if (c->kind == KIND_HTTP) http_bytes(c, data, len);
+  else if (c->kind == KIND_HTTPS) https_bytes(c, data, len);
   else if (c->kind == KIND_ICE) ice_bytes(c, data, len);
 }
 
@@ -294,6 +349,12 @@ static bool become(conn_t *c, vg_sniff_t s) {
   if (s == VG_SNIFF_HTTP) {
     if (vg_http_conn_create(0, &c->http) < 0) goto fail;
     c->kind = KIND_HTTP;
+    uv_timer_start(&c->idle, on_idle, VG_TCP_IDLE_TIMEOUT_MS, 0);
+    return true;
+  }
+  if (s == VG_SNIFF_TLS && t->h.tls) {
+    if (vg_tls_create(t->h.tls, &c->tls) < 0 || vg_http_conn_create(0, &c->http) < 0) goto fail;
+    c->kind = KIND_HTTPS;
     uv_timer_start(&c->idle, on_idle, VG_TCP_IDLE_TIMEOUT_MS, 0);
     return true;
   }

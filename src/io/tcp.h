@@ -20,6 +20,7 @@
 
 #include "base/addr.h"
 #include "sig/http.h"
+#include "sig/tls.h"
 
 #define VG_TCP_IDLE_TIMEOUT_MS 30000
 #define VG_TCP_SNIFF_TIMEOUT_MS 10000
@@ -57,6 +58,9 @@ typedef struct {
   /* The ICE-TCP connection from `peer` is gone. */
   void (*on_ice_closed)(void *ud, const vg_addr_t *peer);
   void *ud;
+  /* Nullable: serves HTTPS to connections that open with a ClientHello
+   * (borrowed; must outlive the listener). Without it they are closed. */
+  vg_tls_ctx_t *tls;
 } vg_tcp_handlers_t;
 
 typedef struct vg_tcp vg_tcp_t;
