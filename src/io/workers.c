@@ -67,16 +67,17 @@ static void *worker_main(void *arg) {
 
 static void on_async(uv_async_t *a) {
   vg_workers_t *w = a->data;
-  pthread_mutex_lock(&w->mu);
-  vg_job_t *list = w->done;
-  w->done = NULL;
-  for (vg_job_t *j = list; j; j = j->next_done) j->notified = false;
-  pthread_mutex_unlock(&w->mu);
-  /* `done` may destroy its own job; take the next link first. The list
-   * only holds live jobs: destroy unlinks a job from it. */
-  while (list) {
-    vg_job_t *j = list;
-    list = j->next_done;
+  /* One job at a time, under the lock: a `done` callback may destroy any
+   * job, which takes it off this list. */
+  for (;;) {
+    pthread_mutex_lock(&w->mu);
+    vg_job_t *j = w->done;
+    if (j) {
+      w->done = j->next_done;
+      j->notified = false;
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (!j) break;
     j->ops.done(j->ops.ud);
   }
 }
