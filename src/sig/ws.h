@@ -37,7 +37,8 @@
  *
  *   unmasked client frame (§5.1), RSV bit set (§5.2: we negotiate no
  *   extension), unknown opcode (§5.2), continuation without a message or a
- *   new message inside a fragmented one (§5.4), invalid close code (§7.4)
+ *   new message inside a fragmented one (§5.4), a close code outside
+ *   1000-1003, 1007-1011, 3000-4999 (§7.4; wslay's list)
  *                                             → 1002 (no reason text)
  *   control frame over 125 bytes or fragmented (§5.5), extended length not
  *   in its shortest form or over 2^63 (§5.2)  → wslay sends a close frame
@@ -60,11 +61,16 @@
  *
  * Memory: the joined message being received grows to at most max_message;
  * complete messages wait in the same buffer until polled (the caller polls
- * them all after each feed); the output buffer is bounded as above. We do
- * not malloc per frame; wslay's event API mallocs a copy of each message we
- * queue (freed at once, when it is serialised into our output buffer) and
- * of each control frame it receives. One vg_ws_t must be used by one thread
- * at a time. */
+ * them all after each feed); the output buffer is bounded as above; a
+ * buffer grown past 64 KiB is freed once empty. We do not malloc per
+ * frame; wslay's event API mallocs a copy of each message we queue (freed
+ * at once, when it is serialised into our output buffer) and of each
+ * control frame it receives. One vg_ws_t must be used by one thread at a
+ * time.
+ *
+ * Upgrading a connection: vg_http_conn_feed stops right after the upgrade
+ * request, so bytes of the same read past it are already WebSocket frames:
+ * write the 101, create the vg_ws_t, and feed it those bytes first. */
 #ifndef VG_SIG_WS_H
 #define VG_SIG_WS_H
 
@@ -108,7 +114,8 @@
  * the headers "Sec-WebSocket-Version: 13" and "Upgrade: websocket", and
  * close the connection after any refusal. Negative on the caller's mistakes:
  * VG_ENOSPC when cap < VG_WS_ACCEPT_KEY_SIZE, VG_EINVAL when req or
- * accept_key is NULL.
+ * accept_key is NULL; VG_ECRYPTO if OpenSSL cannot compute SHA-1 (answer
+ * 500).
  *
  * Not checked here, by design: the path, Origin (RFC 6455 §10.2: the
  * application may refuse other origins with 403), Sec-WebSocket-Protocol
@@ -214,7 +221,9 @@ void vg_ws_destroy(vg_ws_t *ws);
  *              max_pending_out + VG_WS_CONTROL_SLACK (the peer sends but
  *              does not read): close the TCP connection;
  *   VG_ENOMEM  a buffer could not grow.
- * Once failed, every later feed, send and close returns the same code. */
+ *   VG_EINVAL  len > INT_MAX (feed a socket read at a time).
+ * Once failed (VG_ELIMIT, VG_ENOMEM), every later feed, send and close
+ * returns the same code. */
 VG_MUST_USE int vg_ws_feed(vg_ws_t *ws, const uint8_t *in, size_t len);
 
 /* Takes the next complete message into *msg (borrowed, see vg_ws_msg_t).
