@@ -251,6 +251,8 @@ void vg_tcp_ws_close(vg_tcp_conn_t *c, uint16_t code, const char *reason) {
   if (!c->closing) uv_timer_start(&c->idle, on_idle, VG_TCP_WS_CLOSE_TIMEOUT_MS, 0);
 }
 
+void vg_tcp_ws_detach(vg_tcp_conn_t *c) { memset(&c->wsh, 0, sizeof c->wsh); }
+
 /* The handler accepted an upgrade: answer 101 and switch protocols. */
 static bool become_ws(conn_t *c, const vg_http_reply_t *reply) {
   char resp[VG_WS_HANDSHAKE_RESPONSE_MAX];

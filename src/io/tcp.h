@@ -96,6 +96,8 @@ int vg_tcp_ws_send_text(vg_tcp_conn_t *c, const char *s, size_t len);
 int vg_tcp_ws_send_binary(vg_tcp_conn_t *c, const uint8_t *b, size_t len);
 /* Starts the closing handshake; the connection closes once it completes. */
 void vg_tcp_ws_close(vg_tcp_conn_t *c, uint16_t code, const char *reason);
+/* Stops calling the connection's handler (its owner is going away). */
+void vg_tcp_ws_detach(vg_tcp_conn_t *c);
 
 /* Sends one datagram as an RFC 4571 frame on the ICE-TCP connection from
  * `to`. VG_ENOTFOUND without such a connection; VG_ELIMIT when its backlog
