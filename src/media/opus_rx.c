@@ -79,7 +79,8 @@ struct vg_opus_rx {
   /* The plan for the current packet: fill, then decode. */
   int cur;             /* slot index of the packet being produced, -1 none */
   int64_t plc_left, zero_left;
-  int fec_len;         /* 0, or the FEC frame to decode from cur */
+  int fec_len;         /* 0, or the lost duration to decode from cur's FEC */
+  bool fec_real;       /* cur carries the LBRR copy libopus will use */
   bool pkt_pending;    /* cur still to decode */
   int64_t skip;        /* leading samples of cur already produced */
 
@@ -261,11 +262,13 @@ int vg_opus_rx_push(vg_opus_rx_t *rx, vg_time_t now, uint16_t wire, uint32_t ts,
 
 /* ---- plan: pick the next packet, fill the gap before it ----------------- */
 
-/* RFC 6716 §4.2.3: the SILK layer starts with one VAD flag per SILK frame
- * then one LBRR flag, for the mid channel and then (stereo) the side
- * channel, range coded at probability 1/2, which makes them the leading
- * bits of the first frame. CELT-only packets (TOC config >= 16, §3.1) have
- * no LBRR. */
+/* Whether a lost packet decoded from this one's FEC is really recovered
+ * (for the counters; libopus conceals when it cannot). RFC 6716 §4.2.3: the
+ * SILK layer starts with one VAD flag per SILK frame then one LBRR flag for
+ * the mid channel (then the same for the side channel, which a mono decoder
+ * does not use), range coded at probability 1/2, which makes them the
+ * leading bits of the first frame. CELT-only packets (TOC config >= 16,
+ * §3.1) have no LBRR. */
 static bool has_lbrr(const uint8_t *p, int len) {
   if (len < 1 || (p[0] >> 3) >= 16) return false;
   int spf = opus_packet_get_samples_per_frame(p, 48000);
@@ -273,10 +276,7 @@ static bool has_lbrr(const uint8_t *p, int len) {
   const unsigned char *frames[48];
   opus_int16 sizes[48];
   if (opus_packet_parse(p, len, NULL, frames, sizes, NULL) <= 0 || sizes[0] < 1) return false;
-  int b = frames[0][0];
-  bool lbrr = (b >> (7 - silk_frames)) & 1;
-  if (p[0] & 0x4) lbrr = lbrr || ((b >> (6 - 2 * silk_frames)) & 1);
-  return lbrr;
+  return (frames[0][0] >> (7 - silk_frames)) & 1;
 }
 
 static void remember(vg_opus_rx_t *rx, uint16_t seq, uint8_t state) {
@@ -301,16 +301,19 @@ static int due_slot(const vg_opus_rx_t *rx, vg_time_t now, bool force, bool *los
 
 static void plan_gap(vg_opus_rx_t *rx, const slot_t *s, int64_t gap, bool lost) {
   int fec = 0;
-  /* FEC: the packet after a loss carries the lost frame's LBRR copy (RFC
-   * 6716 §2.1.7); libopus decodes it as a frame of this packet's size. */
-  if (lost && !s->bad && !rx->last_celt && has_lbrr(s->data, s->len)) {
-    int f = opus_packet_get_samples_per_frame(s->data, VG_OPUS_RX_RATE);
-    if (f > 0 && f <= gap && f <= VG_OPUS_RX_MAX_FRAME) fec = f;
+  /* FEC: the packet after a loss carries a low-bitrate copy of the lost
+   * one (RFC 6716 §2.1.7); libopus decodes it with decode_fec=1 and the
+   * lost duration, taken to be this packet's. Where the copy is missing
+   * (or covers only this packet's last frame) libopus conceals the rest. */
+  if (lost && !s->bad) {
+    int f = opus_packet_get_nb_samples(s->data, s->len, VG_OPUS_RX_RATE);
+    if (f > 0 && f <= gap && f <= VG_OPUS_RX_MAX_FRAME && f % QUANTUM == 0) fec = f;
   }
   int64_t rest = gap - fec;
   rx->plc_left = rest < MAX_PLC_SAMPLES ? rest : MAX_PLC_SAMPLES;
   rx->zero_left = rest - rx->plc_left;
   rx->fec_len = fec;
+  rx->fec_real = fec && !rx->last_celt && has_lbrr(s->data, s->len);
 }
 
 static bool plan_next(vg_opus_rx_t *rx, vg_time_t now, bool force) {
@@ -372,7 +375,8 @@ static bool plan_next(vg_opus_rx_t *rx, vg_time_t now, bool force) {
 
 /* ---- produce: one libopus call per step --------------------------------- */
 
-/* PLC of n samples (the decoder wants whole 2.5 ms units: round up, keep n). */
+/* PLC of n samples (the decoder wants whole 2.5 ms units: round up, keep
+ * n): one concealed frame. */
 static void conceal(vg_opus_rx_t *rx, int n) {
   int frame = (n + QUANTUM - 1) / QUANTUM * QUANTUM;
   if (opus_decode(rx->dec, NULL, 0, rx->pcm, frame, 0) < 0) memset(rx->pcm, 0, sizeof rx->pcm);
@@ -426,7 +430,8 @@ static bool produce(vg_opus_rx_t *rx) {
     if (n == rx->fec_len) {
       rx->pcm_off = 0;
       rx->pcm_len = n;
-      rx->st.fec_frames++;
+      if (rx->fec_real) rx->st.fec_frames++;
+      else rx->st.concealed_frames++;
     } else {
       conceal(rx, rx->fec_len);
     }

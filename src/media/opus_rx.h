@@ -18,10 +18,12 @@
  *
  * A gap (lost packets, or DTX: sequence contiguous but the timestamp jumps)
  * is filled so that time stays exact:
- *   - the missing frame right before a packet that arrived after a loss is
- *     recovered from that packet's in-band FEC (LBRR) when it carries some;
+ *   - the lost packet right before a packet that arrived after a loss is
+ *     recovered from that packet's in-band FEC (LBRR) when it carries some
+ *     (libopus: opus_decode(decode_fec=1) for that packet's duration);
  *   - the rest, up to VG_OPUS_RX_MAX_PLC_MS, by the decoder's packet loss
- *     concealment, in frames the duration of the last decoded packet;
+ *     concealment (opus_decode with no data), in frames the duration of
+ *     the last decoded packet;
  *   - beyond that (by then PLC has faded to silence anyway), zeros, up to
  *     VG_OPUS_RX_MAX_GAP_MS in all.
  * A timestamp jump longer than VG_OPUS_RX_MAX_GAP_MS, or backwards past
@@ -80,8 +82,10 @@ typedef struct {
                                 more than the reorder window late): dropped */
   uint64_t reordered;        /* arrived after a packet with a higher sequence
                                 number, in time to be used */
-  uint64_t concealed_frames; /* PLC frames (loss, DTX gaps, decode errors) */
-  uint64_t fec_frames;       /* frames recovered from in-band FEC */
+  uint64_t concealed_frames; /* PLC frames, each the duration of the last
+                                decoded packet (loss, DTX gaps, decode errors) */
+  uint64_t fec_frames;       /* lost packets recovered from the in-band FEC
+                                of the packet after them */
   uint64_t silence_samples;  /* zeros inserted beyond VG_OPUS_RX_MAX_PLC_MS */
   uint64_t samples_out;      /* 16 kHz samples produced so far */
   uint64_t decode_errors;    /* payloads libopus rejected (or empty/oversize) */
