@@ -284,11 +284,15 @@ static void remember(vg_opus_rx_t *rx, uint16_t seq, uint8_t state) {
   rx->hist[seq % HIST].state = state;
 }
 
+/* Fewer than two free slots (a restart stores two packets at once): the
+ * oldest gap is due at once, so that pull makes room. */
+static bool ring_full(const vg_opus_rx_t *rx) { return rx->held >= VG_OPUS_RX_SLOTS - 1; }
+
 /* The slot to plan next, or -1 when nothing is due at `now`. *lost tells
  * whether packets are missing right before it. */
 static int due_slot(const vg_opus_rx_t *rx, vg_time_t now, bool force, bool *lost) {
   if (rx->held == 0 || rx->cur >= 0) return -1;
-  bool over = force || rx->held == VG_OPUS_RX_SLOTS || rx->restart_pending;
+  bool over = force || ring_full(rx) || rx->restart_pending;
   if (rx->waiting_first && !over && !waited(now, rx->first_arrival, rx->jitter)) return -1;
   int i = find_held(rx, rx->next_seq);
   *lost = i < 0;
@@ -480,7 +484,7 @@ vg_time_t vg_opus_rx_poll_timeout(const vg_opus_rx_t *rx) {
   if (!rx) return VG_TIME_NEVER;
   if (rx->pcm_off < rx->pcm_len || rx->cur >= 0) return 0;
   if (rx->held == 0) return VG_TIME_NEVER;
-  if (rx->restart_pending || rx->held == VG_OPUS_RX_SLOTS) return 0;
+  if (rx->restart_pending || ring_full(rx)) return 0;
   if (rx->waiting_first) return deadline(rx->first_arrival, rx->jitter);
   if (find_held(rx, rx->next_seq) >= 0) return 0;
   return deadline(rx->slots[earliest_held(rx)].arrived, rx->jitter);

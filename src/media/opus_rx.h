@@ -103,9 +103,10 @@ void vg_opus_rx_destroy(vg_opus_rx_t *rx);
 /* One RTP packet's Opus payload, in arrival order: 16-bit sequence number,
  * 48 kHz RTP timestamp. The payload is copied; `payload` may be NULL when
  * len is 0. Returns 1 when the packet was kept, 0 when it was dropped
- * (duplicate, late, stray; see stats), VG_ENOSPC when VG_OPUS_RX_SLOTS
- * packets are already held (nothing was consumed: pull until 0, then push
- * again; a full ring makes its oldest gap due at once, so pull frees room),
+ * (duplicate, late, stray; see stats), VG_ENOSPC when the ring has no room
+ * (VG_OPUS_RX_SLOTS packets held and not yet pulled; nothing was consumed:
+ * pull until 0, then push again; a full ring makes its oldest gap due at
+ * once, so pull frees room),
  * VG_EINVAL for bad arguments. An undecodable payload is kept: its slot is
  * concealed when its turn comes. */
 VG_MUST_USE int vg_opus_rx_push(vg_opus_rx_t *rx, vg_time_t now, uint16_t seq, uint32_t rtp_ts,

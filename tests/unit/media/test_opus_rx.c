@@ -688,6 +688,22 @@ static void test_timeout_and_full(void) {
   vg_opus_rx_get_stats(rx, &st);
   CHECK_EQ(st.packets, 2 + VG_OPUS_RX_SLOTS + 1);
   CHECK_EQ(vg_opus_rx_push(NULL, 0, 0, 0, NULL, 0), VG_EINVAL);
+  vg_opus_rx_destroy(rx);
+
+  /* A configured jitter of 20 ms: the successor of a loss waits that long. */
+  vg_opus_rx_config_t cfg = {.jitter = VG_MSEC(20)};
+  CHECK_EQ(vg_opus_rx_create(&cfg, &rx), VG_OK);
+  CHECK_EQ(vg_opus_rx_push(rx, VG_MSEC(0), p[0].seq, p[0].ts, p[0].data, (size_t)p[0].len), 1);
+  CHECK_EQ(vg_opus_rx_poll_timeout(rx), VG_MSEC(20));
+  CHECK_EQ(vg_opus_rx_push(rx, VG_MSEC(40), p[2].seq, p[2].ts, p[2].data, (size_t)p[2].len), 1);
+  CHECK_EQ(vg_opus_rx_pull(rx, VG_MSEC(40), buf, 1920), 320);
+  CHECK_EQ(vg_opus_rx_pull(rx, VG_MSEC(40), buf, 1920), 0);
+  CHECK_EQ(vg_opus_rx_poll_timeout(rx), VG_MSEC(60));
+  CHECK_EQ(vg_opus_rx_pull(rx, VG_MSEC(60), buf, 1920), 640);
+  cfg.jitter = -1;
+  vg_opus_rx_t *bad = NULL;
+  CHECK_EQ(vg_opus_rx_create(&cfg, &bad), VG_EINVAL);
+  CHECK(bad == NULL);
   CHECK_EQ(vg_opus_rx_push(rx, 0, 0, 0, NULL, 5), VG_EINVAL);
   vg_opus_rx_destroy(rx);
   vg_opus_rx_destroy(NULL);
