@@ -1,6 +1,8 @@
 // voxgate page: a WHIP client (RFC 9725) with a connection timeline, the
-// transport in use, level meters and live statistics. Plain script, no
-// framework, no build step, nothing loaded from elsewhere.
+// transport in use, level meters and live statistics; in Transcribe mode
+// also the live transcript from the session's event stream (a WebSocket at
+// <session>/events). Plain script, no framework, no build step, nothing
+// loaded from elsewhere.
 //
 // One session at a time. The Start/Stop button flips the page's state
 // synchronously on every click, so one click always suffices; the network
@@ -36,12 +38,20 @@
     ['dtls', 'DTLS connected'],
     ['audio', 'First audio back'],
   ];
+  // Transcribe mode sends nothing back; its last phase is the event stream
+  // (the transcript's channel) being open.
+  const PHASES_TRANSCRIBE = [...PHASES.slice(0, -1), ['events', 'Transcript stream open']];
+  const phasesOf = (mode) => (mode === 'transcribe' ? PHASES_TRANSCRIBE : PHASES);
 
   const POST_TIMEOUT_MS = 15000;     // no answer by then: give up
   const SLOW_CONNECT_MS = 8000;      // answer received but no media path yet: say what to try
   const FIRST_AUDIO_POLL_MS = 20;    // getStats cadence until the first packet comes back
   const STATS_INTERVAL_MS = 1000;
   const METER_INTERVAL_MS = 50;
+  const DONE_WAIT_MS = 20000;        // after Stop: how long to wait for the server's "done"
+  const EVENTS_RETRY_MS = 1000;      // event stream lost while the session lives: reconnect after
+  const EVENTS_RETRIES = 5;
+  const SCROLL_STICK_PX = 32;        // the transcript follows new text when scrolled this close to its end
 
   function storage(area) {
     return {
@@ -59,6 +69,8 @@
     transport: $('transport'), why: $('transport-why'),
     micBar: $('mic-bar'), micDb: $('mic-db'), retBar: $('ret-bar'), retDb: $('ret-db'),
     rtt: $('st-rtt'), jitter: $('st-jitter'), lost: $('st-lost'), bitrate: $('st-bitrate'),
+    trEngine: $('tr-engine'), trState: $('tr-state'), trBox: $('transcript'),
+    finals: $('finals'), partial: $('partial'), copy: $('copy'),
   };
 
   // ---- page state -------------------------------------------------------
@@ -67,6 +79,8 @@
   let session = null;        // the current attempt (see Session), null when idle
   let lastSession = null;    // the most recent attempt, kept for its timeline and stats
   let lastError = null;      // { kind, message } of the last failure
+  let transcript = null;     // the Transcript on the page (transcribe mode), kept after Stop until the next Start
+  let engineInfo = null;     // /healthz "asr": { engine, ready, streams }, null when unknown
   let audioCtx = null;       // one AudioContext for the page, created on the first click
   let seq = 0;
   const waiters = [];        // start() promises waiting for connected/failed
@@ -95,6 +109,7 @@
       this.stats = null;
       this.prevBytes = null;       // for bitrates
       this.iceState = 'new';
+      this.tr = null;              // transcribe mode: the Transcript this session fills
     }
     alive() { return !this.cancelled && session === this; }
   }
@@ -109,7 +124,11 @@
     const mode = store.get(KEY.mode);
     const opt = mode && [...ui.mode.options].find((o) => o.value === mode && !o.disabled);
     if (opt) ui.mode.value = mode;
-    ui.mode.addEventListener('change', () => store.set(KEY.mode, ui.mode.value));
+    ui.mode.addEventListener('change', () => {
+      store.set(KEY.mode, ui.mode.value);
+      showMode();
+    });
+    showMode();
 
     // Echo cancellation filters the *microphone*: it removes what the
     // speakers play (the echo coming back) from what is sent. With speakers
@@ -174,6 +193,14 @@
     session = lastSession = s;
     lastError = null;
     resetView();
+    // The previous transcript stays on the page until now.
+    if (transcript) transcript.abandon();
+    transcript = s.tr = s.mode === 'transcribe' ? new Transcript(s) : null;
+    renderTranscript();
+    if (s.tr) {
+      s.tr.status('info', 'Starting…');
+      showEngine();
+    }
     setState('starting');
     say('info', 'Starting…');
     run(s).catch((e) => { if (s.alive()) fail(s, e); });
@@ -190,6 +217,7 @@
     const p = teardown(s);
     setState('idle');
     say('info', message);
+    if (s.tr) s.tr.sessionEnded();
     settle(false, new UserError('stopped', 'stopped'));
     return p;
   }
@@ -202,6 +230,7 @@
     lastError = { kind, message: e.message || String(e) };
     setState('failed');
     say('error', lastError.message);
+    if (s.tr) s.tr.sessionEnded();
     settle(false, e);
   }
 
@@ -220,6 +249,8 @@
     if (remoteAudio.srcObject === s.remoteStream) remoteAudio.srcObject = null;
     showLevel(ui.micBar, ui.micDb, null);
     showLevel(ui.retBar, ui.retDb, null);
+    // The event stream (transcribe) stays open: the results of the last
+    // utterance arrive after the session ends, until the server's "done".
     // The POST may still be in flight: run() DELETEs its answer when it lands.
     return s.location ? deleteSession(s.location) : Promise.resolve();
   }
@@ -249,7 +280,10 @@
     // No ICE servers: the server is ICE-lite with host candidates on its
     // one UDP and one TCP port; the browser's checks teach it our address.
     const pc = s.pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
-    pc.addTransceiver(s.stream.getAudioTracks()[0], { direction: 'sendrecv', streams: [s.stream] });
+    // Transcribe mode only sends (the server returns text, not audio), as a
+    // WHIP client does (RFC 9725 §4.2); echo sends and receives.
+    const direction = s.mode === 'transcribe' ? 'sendonly' : 'sendrecv';
+    pc.addTransceiver(s.stream.getAudioTracks()[0], { direction, streams: [s.stream] });
     pc.ontrack = (ev) => onTrack(s, ev);
     pc.oniceconnectionstatechange = () => onIceState(s);
     pc.onconnectionstatechange = () => onConnState(s);
@@ -297,10 +331,13 @@
     tabStore.set(SESSION_KEY, sessionUrl);
     mark(s, 'answer');
 
+    // The transcript's event stream opens as soon as the session exists, so
+    // no state change or early result is missed.
+    if (s.tr) s.tr.open();
     await pc.setRemoteDescription({ type: 'answer', sdp: body });
     if (!s.alive()) return;
     say('info', 'Connecting…');
-    pollFirstAudio(s);
+    if (s.mode === 'echo') pollFirstAudio(s);
     s.timers.push(setTimeout(() => {
       if (s.alive() && state === 'starting') say('warn', slowMessage(s));
     }, SLOW_CONNECT_MS));
@@ -426,8 +463,12 @@
     if (st.rttIceMs !== null) rtt.push(`${ms(st.rttIceMs)} (ICE)`);
     ui.rtt.textContent = rtt.join(' · ') || '–';
     ui.jitter.textContent = st.jitterMs === null ? '–' : ms(st.jitterMs);
-    ui.lost.textContent = st.packetsLost === null ? '–'
-      : `${st.packetsLost} coming back` + (st.lostAtServer !== null ? ` · ${st.lostAtServer} going out` : '');
+    if (s.mode === 'transcribe') { // nothing comes back: what the server reports losing
+      ui.lost.textContent = st.lostAtServer === null ? '–' : `${st.lostAtServer} going out`;
+    } else {
+      ui.lost.textContent = st.packetsLost === null ? '–'
+        : `${st.packetsLost} coming back` + (st.lostAtServer !== null ? ` · ${st.lostAtServer} going out` : '');
+    }
     ui.bitrate.textContent = st.bitrateOutKbps === null ? '–'
       : `${fmt(st.bitrateOutKbps, 0)} / ${fmt(st.bitrateInKbps, 0)} kbit/s`;
   }
@@ -553,6 +594,344 @@
     return { sampleRate: audioCtx.sampleRate, samples: Array.from(out.subarray(0, want)) };
   }
 
+  // ---- transcribe mode: the live transcript ---------------------------------------
+
+  // One session's transcript, filled from the session's event stream
+  // (GET <session>/events, a WebSocket of JSON text messages):
+  //   {"type":"state","state":"ice-connected"|"connected"|"closed","reason"?}
+  //   {"type":"partial","text","start"}        replaces the previous partial
+  //   {"type":"final","text","start","end","latency_ms"}   one per utterance
+  //   {"type":"error","text"}                  the engine failed for this session
+  //   {"type":"lag","text","dropped_s"}        the engine fell behind; audio dropped
+  //   {"type":"done"}                          every result sent; the server closes
+  // It outlives its session: the last utterance's final comes after Stop,
+  // so it listens until "done" (at most DONE_WAIT_MS), and stays on the
+  // page until the next Start.
+  class Transcript {
+    constructor(s) {
+      this.s = s;
+      this.finals = [];         // { text, start, end, latency_ms, shown_at }, in stream order
+      this.keys = new Set();    // of each final, to drop repeats after a reconnect
+      this.partial = '';
+      this.partialsSeen = 0;    // non-empty partials received
+      this.firstPartialAt = null;
+      this.firstFinalAt = null;
+      this.notices = [];        // { kind: 'error'|'lag', text, at }
+      this.serverState = null;  // the last state event: { state, reason }
+      this.done = false;        // the server said every result was sent
+      this.ws = null;
+      this.stream = 'idle';     // the event stream: idle | connecting | open | closed | done
+      this.retries = 0;
+      this.ended = false;       // the session ended (Stop, failure): waiting for "done"
+      this.abandoned = false;   // a newer Start replaced it
+      this.doneTimer = null;
+      this.statusLine = null;   // { kind, text } shown above the transcript
+    }
+
+    at() { return performance.now() - this.s.t0; }
+    shown() { return transcript === this && !this.abandoned; }
+
+    url() {
+      const u = new URL(this.s.location + '/events');
+      u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+      const t = ui.token.value.trim();
+      if (t) u.searchParams.set('token', t); // a browser WebSocket cannot send Authorization
+      return u.href;
+    }
+
+    open() {
+      if (this.abandoned || this.done) return;
+      let ws;
+      try {
+        ws = new WebSocket(this.url());
+      } catch (e) {
+        this.stream = 'closed';
+        this.status('error', `Could not open the transcript stream: ${e.message}`);
+        return;
+      }
+      this.ws = ws;
+      this.stream = 'connecting';
+      ws.onopen = () => {
+        if (this.ws !== ws) return;
+        this.stream = 'open';
+        if (this.shown()) mark(this.s, 'events');
+        if (this.retries > 0) {
+          this.status('info', 'Transcript stream reconnected.');
+          this.resync();
+        } else if (!this.serverState) {
+          this.status('info', 'Transcript stream open; waiting for the audio path…');
+        }
+      };
+      ws.onmessage = (ev) => { if (this.ws === ws) this.onEvent(ev.data); };
+      ws.onclose = (ev) => this.onClose(ws, ev);
+    }
+
+    onClose(ws, ev) {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.done || this.abandoned) return;
+      // The session lives (or its last results are due): reconnect, then
+      // fetch the transcript so far to fill what was missed.
+      if ((this.s.alive() || (this.ended && this.doneTimer)) && this.retries < EVENTS_RETRIES) {
+        this.retries++;
+        this.stream = 'connecting';
+        this.status('warn', `Transcript stream lost (WebSocket code ${ev.code}); reconnecting…`);
+        setTimeout(() => this.open(), EVENTS_RETRY_MS);
+        return;
+      }
+      this.stream = 'closed';
+      clearTimeout(this.doneTimer);
+      this.doneTimer = null;
+      this.status('warn', this.ended
+        ? `The transcript stream closed (code ${ev.code}) before the server said it was complete: the last results may be missing.`
+        : `The transcript stream closed (code ${ev.code}): no live results. Stop and Start again.`);
+    }
+
+    // After a reconnect: the whole transcript so far, from the server.
+    async resync() {
+      try {
+        const r = await fetch(this.s.location + '/transcript', { headers: authHeaders() });
+        if (!r.ok) return;
+        const j = await r.json();
+        for (const f of j.finals || []) this.addFinal(f);
+      } catch { /* the live events carry on */ }
+    }
+
+    onEvent(data) {
+      let ev;
+      try { ev = JSON.parse(data); } catch { return; }
+      switch (ev.type) {
+        case 'state': this.onState(ev); break;
+        case 'partial': this.setPartial(String(ev.text || '')); break;
+        case 'final': this.addFinal(ev); break;
+        case 'error': {
+          const text = `Speech recognition failed: ${ev.text || 'the engine stopped'}.`;
+          this.notice('error', text);
+          this.status('error', text);
+          if (this.s.alive()) say('error', text + ' The audio still reaches the server, but nothing more will be transcribed: Stop and Start again.');
+          break;
+        }
+        case 'lag': {
+          const secs = Number(ev.dropped_s);
+          const text = 'The recognizer fell behind' + (Number.isFinite(secs) ? `: ${secs.toFixed(1)} s of audio was dropped` : '') +
+            (ev.text ? ` (${ev.text})` : '') + '.';
+          this.notice('lag', text);
+          this.status('warn', text);
+          break;
+        }
+        case 'done':
+          this.done = true;
+          this.stream = 'done';
+          clearTimeout(this.doneTimer);
+          this.doneTimer = null;
+          this.setPartial('');
+          const n = this.finals.filter((f) => f.text).length;
+          this.status('ok', `Transcript complete: ${n} ${n === 1 ? 'sentence' : 'sentences'}.`);
+          if (this.ws) this.ws.close(1000);
+          break;
+        default: break; // newer servers may say more
+      }
+    }
+
+    onState(ev) {
+      this.serverState = { state: ev.state, reason: ev.reason || null };
+      const why = ev.reason ? ` (${ev.reason})` : '';
+      if (ev.state === 'ice-connected') {
+        this.status('info', 'Audio path found; securing it…');
+      } else if (ev.state === 'connected') {
+        this.status('ok', `Listening${engineInfo ? ` (${engineInfo.engine})` : ''}: speak, and the words appear below.`);
+      } else if (ev.state === 'closed') {
+        if (this.s.alive()) {
+          // Not our Stop: the server ended it (consent expired, shutdown...).
+          fail(this.s, new UserError('closed', `The server ended the session${why}.`));
+        }
+        if (!this.done) this.status('info', `Session closed${why}; waiting for the last results…`);
+      }
+    }
+
+    setPartial(text) {
+      this.partial = text;
+      if (text) {
+        this.partialsSeen++;
+        if (this.firstPartialAt === null) this.firstPartialAt = this.at();
+      }
+      if (this.shown()) follow(() => { ui.partial.textContent = text; });
+    }
+
+    addFinal(ev) {
+      const f = {
+        text: String(ev.text || ''),
+        start: Number(ev.start),
+        end: Number(ev.end),
+        latency_ms: ev.latency_ms === undefined || ev.latency_ms === null ? null : Number(ev.latency_ms),
+        shown_at: this.at(),
+      };
+      const key = `${f.start}|${f.end}|${f.text}`;
+      if (this.keys.has(key)) return;
+      this.keys.add(key);
+      if (this.firstFinalAt === null) this.firstFinalAt = f.shown_at;
+      // Finals come in stream order; a resync may bring older ones late.
+      const last = this.finals[this.finals.length - 1];
+      this.finals.push(f);
+      const inOrder = !last || !(f.start < last.start);
+      if (!inOrder) this.finals.sort((a, b) => a.start - b.start);
+      this.setPartial('');
+      if (!this.shown()) return;
+      if (inOrder) follow(() => appendFinal(f)); else renderTranscript();
+      ui.copy.disabled = !this.text();
+    }
+
+    notice(kind, text) {
+      const n = { kind, text, at: this.at() };
+      this.notices.push(n);
+      if (this.shown()) follow(() => appendNotice(n));
+    }
+
+    status(kind, text) {
+      this.statusLine = { kind, text };
+      if (this.shown()) { ui.trState.dataset.kind = kind; ui.trState.textContent = text; }
+    }
+
+    // The session ended (Stop, failure, the server): keep listening for
+    // the last results until "done".
+    sessionEnded() {
+      this.ended = true;
+      if (this.done) return;
+      if (this.stream === 'idle') { // never opened: the session never existed
+        this.status('info', 'Stopped before the session started: nothing to transcribe.');
+        return;
+      }
+      this.status('info', 'Stopped; waiting for the last results…');
+      this.doneTimer = setTimeout(() => {
+        this.doneTimer = null;
+        if (this.done || this.abandoned) return;
+        this.stream = 'closed';
+        if (this.ws) { const ws = this.ws; this.ws = null; ws.close(1000); }
+        this.status('warn', `The server did not finish the transcript within ${DONE_WAIT_MS / 1000} s: the last results may be missing.`);
+      }, DONE_WAIT_MS);
+    }
+
+    abandon() {
+      this.abandoned = true;
+      clearTimeout(this.doneTimer);
+      this.doneTimer = null;
+      if (this.ws) { const ws = this.ws; this.ws = null; ws.close(1000); }
+    }
+
+    text() { return this.finals.map((f) => f.text).filter(Boolean).join('\n'); }
+
+    view() {
+      return {
+        finals: this.finals.map((f) => ({ ...f })),
+        partial: this.partial,
+        partials_seen: this.partialsSeen,
+        first_partial_at: this.firstPartialAt,
+        first_final_at: this.firstFinalAt,
+        notices: this.notices.map((n) => ({ ...n })),
+        server_state: this.serverState,
+        stream: this.stream,
+        done: this.done,
+        status: this.statusLine || null,
+        text: this.text(),
+      };
+    }
+  }
+
+  // Runs a change to the transcript box, keeping it scrolled to the newest
+  // text when it was there before (someone reading back is not yanked down).
+  function follow(change) {
+    const box = ui.trBox;
+    const atEnd = box.scrollHeight - box.scrollTop - box.clientHeight <= SCROLL_STICK_PX;
+    change();
+    if (atEnd) box.scrollTop = box.scrollHeight;
+  }
+
+  function appendFinal(f) {
+    if (!f.text) return; // an utterance with no words (noise): nothing to show
+    const li = document.createElement('li');
+    li.className = 'final';
+    li.append(document.createTextNode(f.text));
+    if (f.latency_ms !== null && Number.isFinite(f.latency_ms)) {
+      const lat = document.createElement('span');
+      lat.className = 'lat';
+      lat.title = 'Latency: end of speech → result, measured by the server';
+      lat.textContent = `${f.latency_ms.toFixed(0)} ms`;
+      li.append(lat);
+    }
+    ui.finals.append(li);
+  }
+
+  function appendNotice(n) {
+    const li = document.createElement('li');
+    li.className = `notice ${n.kind}`;
+    li.textContent = n.text;
+    ui.finals.append(li);
+  }
+
+  // The whole box from the current transcript (Start, or finals resorted).
+  // Notices go after the finals that came before them.
+  function renderTranscript() {
+    const t = transcript;
+    follow(() => {
+      ui.finals.replaceChildren();
+      ui.partial.textContent = '';
+      if (!t) { ui.trState.dataset.kind = 'info'; ui.trState.textContent = TR_HELP; return; }
+      const notes = [...t.notices];
+      for (const f of t.finals) {
+        while (notes.length && notes[0].at < f.shown_at) appendNotice(notes.shift());
+        appendFinal(f);
+      }
+      notes.forEach(appendNotice);
+      ui.partial.textContent = t.partial;
+      if (t.statusLine) { ui.trState.dataset.kind = t.statusLine.kind; ui.trState.textContent = t.statusLine.text; }
+    });
+    ui.copy.disabled = !(t && t.text());
+  }
+
+  async function copyTranscript() {
+    const text = transcript ? transcript.text() : '';
+    if (!text) return;
+    let ok = false;
+    try {
+      await navigator.clipboard.writeText(text);
+      ok = true;
+    } catch {
+      // No async clipboard (permission, older browser): select and copy.
+      const ta = document.createElement('textarea');
+      ta.value = text;
+      ta.setAttribute('readonly', '');
+      ta.style.position = 'fixed';
+      ta.style.opacity = '0';
+      document.body.append(ta);
+      ta.select();
+      try { ok = document.execCommand('copy'); } catch { ok = false; }
+      ta.remove();
+    }
+    ui.copy.textContent = ok ? 'Copied' : 'Copy failed';
+    setTimeout(() => { ui.copy.textContent = 'Copy'; }, 1500);
+  }
+
+  // The engine the server runs, from /healthz "asr".
+  async function showEngine() {
+    try {
+      const r = await fetch(new URL('/healthz', location.href), { cache: 'no-store' });
+      const j = await r.json();
+      engineInfo = j && j.asr ? j.asr : null;
+    } catch {
+      engineInfo = null;
+    }
+    ui.trEngine.textContent = engineInfo
+      ? `engine ${engineInfo.engine}${engineInfo.ready === false ? ' (not ready)' : ''}`
+      : 'engine –';
+  }
+
+  const TR_HELP = ui.trState.textContent; // the page's first words there
+
+  function showMode() {
+    document.body.dataset.mode = ui.mode.value;
+    renderTimeline(lastSession);
+  }
+
   // ---- view -----------------------------------------------------------------------
 
   function setState(st) {
@@ -582,7 +961,7 @@
     const out = {};
     if (!s) return out;
     const post = s.marks.post;
-    for (const [phase] of PHASES) {
+    for (const [phase] of phasesOf(s.mode)) {
       const ms = s.marks[phase];
       if (ms === undefined) continue;
       out[phase] = { fromClick: ms, fromPost: post === undefined || ms < post ? null : ms - post };
@@ -597,7 +976,7 @@
 
   function renderTimeline(s) {
     const tl = timelineOf(s);
-    ui.timeline.replaceChildren(...PHASES.map(([phase, name]) => {
+    ui.timeline.replaceChildren(...phasesOf(s ? s.mode : ui.mode.value).map(([phase, name]) => {
       const tr = document.createElement('tr');
       const p = tl[phase];
       tr.className = p ? 'done' : 'pending';
@@ -706,7 +1085,8 @@
   }
 
   function connectedMessage(s) {
-    return `Connected (${s.mode}). ` + (s.mode === 'echo' ? 'Speak: you should hear yourself back.' : '');
+    return `Connected (${s.mode}). ` + (s.mode === 'echo' ? 'Speak: you should hear yourself back.'
+      : 'Speak: the words appear in the transcript below.');
   }
 
   // ---- wiring ---------------------------------------------------------------------------
@@ -716,6 +1096,8 @@
   setState('idle');
   freePreviousSession();
   ui.toggle.addEventListener('click', toggle);
+  ui.copy.addEventListener('click', copyTranscript);
+  showEngine();
 
   // Leaving or reloading the page ends the session on the server too.
   // The keepalive DELETE outlives the page. Its answer never reaches this
@@ -735,6 +1117,14 @@
     get levels() { return { ...levels }; },
     get error() { return lastError; },
     get location() { return lastSession && lastSession.location; },
+    // Transcribe mode: what the transcript shows. Times (shown_at,
+    // first_partial_at, first_final_at) are ms from the Start click, like
+    // the timeline's fromClick; partials_seen counts non-empty partials.
+    get transcript() { return transcript ? transcript.view() : null; },
+    get engine() { return engineInfo; },
+    // ms since the last Start click (the clock of the timeline and the
+    // transcript's times), null before the first.
+    sinceClick() { return lastSession ? performance.now() - lastSession.t0 : null; },
     start,
     stop,
     tapRemote,

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end tests need on Debian 12, when it is missing:
-# Chromium (Debian's; Playwright never downloads a browser), espeak-ng and
-# sox for the test speech, iproute2 for network namespaces, curl, Node.js
+# Chromium (Debian's; Playwright never downloads a browser), espeak-ng,
+# flite and sox for the test speech, iproute2 for network namespaces, curl, Node.js
 # and npm, and playwright-core from package-lock.json (npm ci).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 die() { echo "tests/e2e/deps.sh: $*" >&2; exit 1; }
 
-declare -A pkg_of=([chromium]=chromium [espeak-ng]=espeak-ng [sox]=sox [ip]=iproute2
+declare -A pkg_of=([chromium]=chromium [espeak-ng]=espeak-ng [flite]=flite [sox]=sox [ip]=iproute2
                    [curl]=curl [node]=nodejs [npm]=npm [timeout]=coreutils)
 missing=()
 for cmd in "${!pkg_of[@]}"; do
