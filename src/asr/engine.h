@@ -63,8 +63,9 @@ typedef struct {
                                   destroy on this stream; never NULL (may be "");
                                   ERROR: a one-line reason */
   double start, end;           /* FINAL: seconds of stream time (samples fed /
-                                  16000); PARTIAL: start of the utterance and
-                                  the audio time so far; ERROR: 0 */
+                                  16000); PARTIAL: the utterance's start when
+                                  known (else 0) and the audio time so far;
+                                  ERROR: 0 */
   const vg_asr_word_t *words;  /* nullable, borrowed as text: FINAL words with
                                   times when the engine gives them */
   size_t n_words;
@@ -110,7 +111,7 @@ VG_MUST_USE int vg_asr_stream_create(vg_asr_engine_t *e, const char *sid,
 
 /* Feeds `n` samples (16 kHz mono s16). May take engine time. Returns VG_OK,
  * or < 0 once the engine failed for this stream (poll then yields one
- * ERROR result before anything else it still has). */
+ * ERROR result after the results the engine gave before it failed). */
 VG_MUST_USE int vg_asr_stream_feed(vg_asr_stream_t *s, const int16_t *pcm, size_t n);
 
 /* Takes the next result, if any: true and *out filled (borrowing the
