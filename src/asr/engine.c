@@ -204,6 +204,7 @@ int vg_asr_queue_final(vg_asr_queue_t *q, const char *text, double start, double
   free(q->last_partial);
   q->last_partial = NULL;
   if ((!text || !*text) && !had_partial) return VG_OK;
+  q->last_end = end;
   vg_asr_qitem_t *it = item_new(VG_ASR_FINAL, text, start, end);
   if (!it) return VG_ENOMEM;
   if (words && n_words) {
@@ -280,5 +281,6 @@ void vg_asr_queue_clear(vg_asr_queue_t *q) {
   q->tail = NULL;
   free(q->last_partial);
   q->last_partial = NULL;
+  q->last_end = 0;
   q->failed = false;
 }

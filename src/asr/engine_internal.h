@@ -41,6 +41,7 @@ typedef struct {
   vg_asr_qitem_t *head, *tail; /* owned list */
   vg_asr_qitem_t *cur;         /* owned: the item last popped, or NULL */
   char *last_partial;          /* owned: the utterance's last PARTIAL, or NULL */
+  double last_end;             /* end of the last FINAL pushed, stream seconds */
   bool failed;                 /* an ERROR was pushed; later pushes ignored */
 } vg_asr_queue_t;
 

@@ -44,9 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "asr/engine_internal.h"
+#include "asr/wire.h"
 #include "base/log.h"
 
 extern char **environ;
@@ -318,51 +317,22 @@ static void fail(exec_stream_t *s, const char *why) {
 
 /* ---- the child's output ---- */
 
-static double num(json_t *o, const char *key, double dflt) {
-  json_t *v = json_object_get(o, key);
-  return json_is_number(v) ? json_number_value(v) : dflt;
-}
-
 static void handle_line(exec_stream_t *s, char *line, size_t len) {
   while (len && (line[len - 1] == '\r' || line[len - 1] == ' ')) len--;
   if (len == 0) return;
-  json_error_t je;
-  json_t *o = json_loadb(line, len, 0, &je);
-  if (!json_is_object(o)) {
-    VG_LOG(VG_LOG_WARN, s->sid, "asr exec: ignoring a line that is not a JSON object: %.*s",
+  const char *why = NULL;
+  int rc = vg_asr_wire_result(&s->q, line, len, s->base, (double)s->fed / VG_ASR_SAMPLE_RATE,
+                              &why);
+  if (rc == VG_EPROTO) {
+    VG_LOG(VG_LOG_WARN, s->sid, "asr exec: ignoring a line that is %s: %.*s", why,
            (int)(len < 80 ? len : 80), line);
-    json_decref(o);
-    return;
+  } else if (rc == VG_ECLOSED) { /* {"error": ...}: the ERROR is queued */
+    s->failed = true;
+    VG_LOG(VG_LOG_WARN, s->sid, "asr exec: the engine reported an error: %.*s",
+           (int)(len < 200 ? len : 200), line);
+    close_fd(&s->in_fd);
+    terminate(s);
   }
-  double now = (double)s->fed / VG_ASR_SAMPLE_RATE;
-  json_t *v;
-  if ((v = json_object_get(o, "error")) && json_is_string(v)) {
-    char why[300];
-    snprintf(why, sizeof why, "engine error: %s", json_string_value(v));
-    fail(s, why);
-  } else if ((v = json_object_get(o, "text")) && json_is_string(v)) {
-    double start = s->base + num(o, "start", 0), end = s->base + num(o, "end", now - s->base);
-    json_t *words = json_object_get(o, "words");
-    size_t n = json_is_array(words) ? json_array_size(words) : 0;
-    vg_asr_word_t *w = n ? calloc(n, sizeof *w) : NULL;
-    size_t k = 0;
-    for (size_t i = 0; w && i < n; i++) {
-      json_t *wo = json_array_get(words, i);
-      json_t *ws = json_object_get(wo, "word");
-      if (!json_is_string(ws)) continue;
-      w[k++] = (vg_asr_word_t){json_string_value(ws), s->base + num(wo, "start", 0),
-                               s->base + num(wo, "end", 0)};
-    }
-    (void)vg_asr_queue_final(&s->q, json_string_value(v), start, end, w, k);
-    free(w);
-  } else if ((v = json_object_get(o, "partial")) && json_is_string(v)) {
-    json_t *ps = json_object_get(o, "start");
-    double start = json_is_number(ps) ? s->base + json_number_value(ps) : 0;
-    (void)vg_asr_queue_partial(&s->q, json_string_value(v), start, now);
-  } else {
-    VG_LOG(VG_LOG_DEBUG, s->sid, "asr exec: ignoring %.*s", (int)(len < 80 ? len : 80), line);
-  }
-  json_decref(o);
 }
 
 /* Reads what stdout has; false at EOF or error. */

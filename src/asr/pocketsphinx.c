@@ -15,6 +15,14 @@
  *        │                  VAD: silence for VG_PS_POSTSPEECH frames
  *        └──── FINAL ◄── ps_end_utt ◄───────┘   (or VG_PS_MAX_UTT_SEC)
  *
+ * Channel normalisation: the decoder subtracts a running mean of the
+ * cepstrum (live CMN) that it updates at the end of every utterance. Two
+ * things would make that mean wander away from speech: noise the VAD took
+ * for speech (a stream's first frames always are, before the noise level is
+ * known) and the previous session on the same decoder. So each stream
+ * starts from the model's initial mean, and an utterance that yields no
+ * text gives its update back.
+ *
  * Times: each stream begins with ps_start_stream, after which the front end
  * counts every sample it is given, silence included, and word frames from
  * ps_seg_iter are stream-wide: frame / 100 is the stream time in seconds
@@ -27,7 +35,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cmn.h>
 #include <err.h>
+#include <feat.h>
 #include <pocketsphinx.h>
 
 #include "asr/engine_internal.h"
@@ -54,9 +64,16 @@
  * decoding continues in a new utterance: nothing is dropped. */
 #define VG_PS_MAX_UTT_SEC 30
 
+/* The live CMN state (sphinxbase cmn_t: mean, running sum, frame count). */
 typedef struct {
-  ps_decoder_t *ps; /* owned */
-  bool busy;        /* lent to a stream */
+  mfcc_t *mean, *sum; /* owned, veclen each */
+  int32 nframe;
+} cmn_state_t;
+
+typedef struct {
+  ps_decoder_t *ps;  /* owned */
+  cmn_state_t cmn0;  /* the decoder's CMN as the model set it */
+  bool busy;         /* lent to a stream */
 } slot_t;
 
 typedef struct {
@@ -72,12 +89,12 @@ typedef struct {
   char sid[64];
   vg_asr_queue_t q;
   uint64_t fed;          /* samples fed: the stream clock */
-  uint64_t utt_fed;      /* stream sample where the current ps utterance began */
   bool in_speech;        /* the VAD has seen speech in this utterance */
   int64_t utt_frame;     /* stream frame where the utterance's audio begins
                             (the front end's prespeech frames included) */
   uint64_t speech_fed;   /* stream sample where speech was detected */
   uint64_t next_partial; /* stream sample of the next hypothesis check */
+  cmn_state_t cmn_before; /* CMN when the current utterance began */
   vg_asr_word_t *words;  /* owned scratch for FINAL words */
   char *word_buf;        /* owned scratch: the words' text */
   size_t words_cap, word_buf_cap;
@@ -104,6 +121,8 @@ static const char *strip_origin(const char *line) {
 
 /* sphinxbase hands every message to one process-wide callback. Errors go to
  * our log as warnings; its chatty information lines only at trace. */
+static void ps_log_cb(void *ud, err_lvl_t lvl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void ps_log_cb(void *ud, err_lvl_t lvl, const char *fmt, ...) {
   (void)ud;
   if (quiet) return;
@@ -132,6 +151,43 @@ static pthread_once_t log_once = PTHREAD_ONCE_INIT;
 static void quiet_library(void) {
   err_set_logfp(NULL);                  /* no direct writes to stderr */
   err_set_callback(ps_log_cb, NULL);
+}
+
+/* ---- channel normalisation state ---- */
+
+static cmn_t *cmn_of(ps_decoder_t *ps) {
+  feat_t *f = ps_get_feat(ps);
+  return f ? f->cmn_struct : NULL;
+}
+
+static int cmn_state_alloc(cmn_state_t *st, ps_decoder_t *ps) {
+  cmn_t *c = cmn_of(ps);
+  size_t n = c ? (size_t)c->veclen : 0;
+  st->mean = n ? calloc(n, sizeof *st->mean) : NULL;
+  st->sum = n ? calloc(n, sizeof *st->sum) : NULL;
+  return !n || (st->mean && st->sum) ? VG_OK : VG_ENOMEM;
+}
+
+static void cmn_state_free(cmn_state_t *st) {
+  free(st->mean);
+  free(st->sum);
+  st->mean = st->sum = NULL;
+}
+
+static void cmn_state_save(cmn_state_t *st, ps_decoder_t *ps) {
+  cmn_t *c = cmn_of(ps);
+  if (!c || !st->mean) return;
+  memcpy(st->mean, c->cmn_mean, (size_t)c->veclen * sizeof *st->mean);
+  memcpy(st->sum, c->sum, (size_t)c->veclen * sizeof *st->sum);
+  st->nframe = c->nframe;
+}
+
+static void cmn_state_restore(const cmn_state_t *st, ps_decoder_t *ps) {
+  cmn_t *c = cmn_of(ps);
+  if (!c || !st->mean) return;
+  memcpy(c->cmn_mean, st->mean, (size_t)c->veclen * sizeof *st->mean);
+  memcpy(c->sum, st->sum, (size_t)c->veclen * sizeof *st->sum);
+  c->nframe = st->nframe;
 }
 
 /* ---- the engine: model and decoder pool ---- */
@@ -184,6 +240,7 @@ static void ps_engine_destroy(void *impl) {
   for (size_t i = 0; i < e->n_slots; i++) {
     if (e->slots[i].busy) VG_LOG(VG_LOG_ERROR, NULL, "asr: engine destroyed with a stream alive");
     if (e->slots[i].ps) ps_free(e->slots[i].ps);
+    cmn_state_free(&e->slots[i].cmn0);
   }
   free(e->slots);
   pthread_mutex_destroy(&e->lock);
@@ -226,6 +283,8 @@ static int ps_engine_create(const char *arg, const vg_asr_options_t *opt, void *
       goto fail;
     }
     e->n_slots = i + 1;
+    if (cmn_state_alloc(&e->slots[i].cmn0, e->slots[i].ps) < 0) goto fail;
+    cmn_state_save(&e->slots[i].cmn0, e->slots[i].ps);
   }
   VG_LOG(VG_LOG_INFO, NULL, "asr: pocketsphinx: %zu decoders loaded from %s%s%s in %lld ms",
          e->n_slots, dir, opt->grammar ? " with grammar " : "",
@@ -240,8 +299,8 @@ fail:
 /* ---- streams ---- */
 
 static int start_utt(ps_stream_t *s) {
-  s->utt_fed = s->fed;
   s->in_speech = false;
+  cmn_state_save(&s->cmn_before, s->ps);
   if (ps_start_utt(s->ps) < 0) {
     s->failed = true;
     vg_asr_queue_error(&s->q, "pocketsphinx could not start an utterance");
@@ -317,6 +376,8 @@ static int finish_utt(ps_stream_t *s) {
     start = frame_time(s->utt_frame);
     end = (double)s->fed / VG_ASR_SAMPLE_RATE;
   }
+  /* Nothing recognised: keep the normalisation as it was before. */
+  if (!*hyp) cmn_state_restore(&s->cmn_before, s->ps);
   /* The queue drops an empty FINAL when no PARTIAL was shown. */
   rc = vg_asr_queue_final(&s->q, hyp, start, end, n ? s->words : NULL, n);
   if (rc < 0) return rc;
@@ -388,6 +449,7 @@ static int ps_end_utterance(void *st) {
     vg_asr_queue_error(&s->q, "pocketsphinx could not end the utterance");
     return VG_EINVAL;
   }
+  cmn_state_restore(&s->cmn_before, s->ps);
   return start_utt(s);
 }
 
@@ -401,6 +463,7 @@ static void ps_stream_destroy(void *st) {
     pthread_mutex_unlock(&s->eng->lock);
   }
   vg_asr_queue_clear(&s->q);
+  cmn_state_free(&s->cmn_before);
   free(s->words);
   free(s->word_buf);
   free(s);
@@ -431,8 +494,12 @@ static int ps_stream_create(void *impl, const char *sid, void **out, char *err,
     goto fail;
   }
   s->ps = s->slot->ps;
-  /* A new stream clock and fresh noise statistics for this session. */
+  rc = cmn_state_alloc(&s->cmn_before, s->ps);
+  if (rc < 0) goto fail;
+  /* A new stream clock, fresh noise statistics and the model's initial
+   * channel normalisation for this session. */
   ps_start_stream(s->ps);
+  cmn_state_restore(&s->slot->cmn0, s->ps);
   rc = start_utt(s);
   if (rc < 0) {
     vg_asr_set_err(err, err_cap, "pocketsphinx could not start an utterance");

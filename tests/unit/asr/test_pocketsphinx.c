@@ -319,6 +319,40 @@ static void test_end_utterance_mid_speech(void) {
   audio_free(&rest);
 }
 
+/* A session that starts with a second of room noise (which the VAD takes
+ * for speech until it knows the noise level) still gets its first sentence
+ * right, and a decoder's next session gives the same result for the same
+ * audio: no state carries over from noise or from the previous session. */
+static void test_noise_first_and_independent_sessions(void) {
+  vg_asr_options_t opt = {.max_streams = 1}; /* a fresh decoder, used twice */
+  vg_asr_engine_t *e;
+  char err[256], dir[64];
+  CHECK_EQ(vg_asr_engine_create("pocketsphinx", &opt, &e, err, sizeof err), VG_OK);
+  CHECK(make_tmpdir(dir, sizeof dir));
+  audio_t a = {0};
+  unsigned seed = 29;
+  CHECK(audio_noise(&a, 1.0, &seed));
+  CHECK(audio_flite(&a, dir, "rms", "open the door and close the window"));
+  CHECK(audio_noise(&a, 0.6, &seed));
+  rm_tree(dir);
+  collected_t c[2];
+  for (int i = 0; i < 2; i++) {
+    vg_asr_stream_t *s;
+    CHECK_EQ(vg_asr_stream_create(e, "fresh", &s, err, sizeof err), VG_OK);
+    c[i] = (collected_t){0};
+    CHECK_EQ(run_stream(s, &a, CHUNK_20MS, true, &c[i]), 0);
+    vg_asr_stream_destroy(s);
+    printf("  session %d: \"%s\" %.2f-%.2f\n", i + 1, c[i].final_text[0], c[i].final_start[0],
+           c[i].final_end[0]);
+    CHECK_EQ(c[i].finals, 1);
+  }
+  CHECK_STR(c[0].final_text[0], "open the door and close the window");
+  CHECK(strcmp(c[1].final_text[0], c[0].final_text[0]) == 0);
+  CHECK(c[1].final_start[0] == c[0].final_start[0] && c[1].final_end[0] == c[0].final_end[0]);
+  vg_asr_engine_destroy(e);
+  audio_free(&a);
+}
+
 /* All decoders lent: the next stream is refused with VG_ELIMIT and a clear
  * reason; a destroyed stream's decoder is lent again. */
 static void test_pool_exhaustion(void) {
@@ -338,6 +372,30 @@ static void test_pool_exhaustion(void) {
   vg_asr_stream_destroy(b);
   vg_asr_stream_destroy(c);
   vg_asr_engine_destroy(e);
+}
+
+/* sphinxbase's JSGF parser leaks 63 bytes on a syntax error (yyparse and
+ * yylex allocations not freed on its error path). LeakSanitizer's fast
+ * unwinder cannot see past the library's frames (built without frame
+ * pointers), so a suppression precise to that path is impossible, and one
+ * for the whole library would hide real leaks (a decoder never freed).
+ * The bad grammar is therefore tried in a child process that reports its
+ * result in its exit status and leaves with _exit (no leak check there);
+ * every other case keeps full leak checking. */
+static bool bad_grammar_refused(const vg_asr_options_t *opt, const char *path) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    vg_asr_engine_t *e = NULL;
+    char err[256];
+    int rc = vg_asr_engine_create("pocketsphinx", opt, &e, err, sizeof err);
+    printf("  bad grammar: %s\n", err);
+    fflush(stdout);
+    _exit(rc < 0 && e == NULL && strstr(err, path) && strstr(err, "syntax error") ? 0 : 1);
+  }
+  int status = 0;
+  return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
 }
 
 /* A command vocabulary: results come only from the grammar's phrases. */
@@ -384,9 +442,7 @@ static void test_grammar(void) {
 
   /* A grammar that does not parse is refused at engine create. */
   CHECK(write_file(path, "#JSGF V1.0;\ngrammar bad;\npublic <x> = ( go ;\n", false));
-  CHECK(vg_asr_engine_create("pocketsphinx", &opt, &e, err, sizeof err) < 0);
-  printf("  bad grammar: %s\n", err);
-  CHECK(strstr(err, path) != NULL);
+  CHECK(bad_grammar_refused(&opt, path));
   opt.grammar = "/nonexistent/commands.gram";
   CHECK(vg_asr_engine_create("pocketsphinx", &opt, &e, err, sizeof err) < 0);
   CHECK(strstr(err, "/nonexistent/commands.gram") != NULL);
@@ -437,5 +493,6 @@ static void test_threads(void) {
 
 VGT_MAIN(VGT_CASE(test_goforward), VGT_CASE(test_flite_wer), VGT_CASE(test_two_utterances),
          VGT_CASE(test_long_stream), VGT_CASE(test_digital_silence_start),
-         VGT_CASE(test_end_utterance_mid_speech), VGT_CASE(test_pool_exhaustion),
+         VGT_CASE(test_end_utterance_mid_speech),
+         VGT_CASE(test_noise_first_and_independent_sessions), VGT_CASE(test_pool_exhaustion),
          VGT_CASE(test_grammar), VGT_CASE(test_threads))
