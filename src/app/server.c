@@ -104,8 +104,57 @@ static size_t build_candidates(const vg_server_t *srv, const vg_addr_t *http_loc
 
 static void session_freed(uv_handle_t *h) { free(h->data); }
 
+/* ---- event streams ------------------------------------------------------ */
+
+static void sub_message(void *ud, vg_tcp_conn_t *c, const vg_ws_msg_t *m) {
+  (void)ud, (void)c, (void)m; /* the stream is one-way; client messages are ignored */
+}
+
+static void sub_closed(void *ud, vg_tcp_conn_t *c) {
+  vg_session_t *s = ud;
+  for (size_t i = 0; i < VG_SESSION_MAX_SUBSCRIBERS; i++)
+    if (s->subs[i] == c) s->subs[i] = NULL;
+}
+
+const vg_ws_handler_t vg_session_ws_handler_proto = {.on_message = sub_message,
+                                                     .on_closed = sub_closed};
+
+vg_tcp_conn_t **vg_session_subscriber_slot(vg_session_t *s) {
+  for (size_t i = 0; i < VG_SESSION_MAX_SUBSCRIBERS; i++)
+    if (!s->subs[i]) return &s->subs[i];
+  return NULL;
+}
+
+void vg_session_emit(vg_session_t *s, json_t *ev) {
+  if (!ev) return;
+  char *text = json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(6));
+  json_decref(ev);
+  if (!text) return;
+  size_t len = strlen(text);
+  for (size_t i = 0; i < VG_SESSION_MAX_SUBSCRIBERS; i++) {
+    vg_tcp_conn_t *c = s->subs[i];
+    /* A client that does not read is disconnected (and unsubscribed) by
+     * the send; the session goes on. */
+    if (c) (void)vg_tcp_ws_send_text(c, text, len);
+  }
+  free(text);
+}
+
+static void emit_state(vg_session_t *s, const char *why) {
+  json_t *ev = json_pack("{s:s, s:s}", "type", "state", "state", s->state);
+  if (ev && why) json_object_set_new(ev, "reason", json_string(why));
+  vg_session_emit(s, ev);
+}
+
 static void session_destroy(vg_session_t *s) {
   vg_server_t *srv = s->srv;
+  for (size_t i = 0; i < VG_SESSION_MAX_SUBSCRIBERS; i++) {
+    vg_tcp_conn_t *c = s->subs[i];
+    if (!c) continue;
+    s->subs[i] = NULL;
+    vg_tcp_ws_detach(c); /* the session is going: no callbacks into it */
+    vg_tcp_ws_close(c, VG_WS_CLOSE_NORMAL, "the session ended");
+  }
   vg_peer_table_remove(srv->peers, s);
   if (s->prev) s->prev->next = s->next;
   else srv->sessions = s->next;
@@ -132,12 +181,14 @@ static void on_event(vg_session_t *s, vg_time_t now, const vg_rtc_event_t *ev) {
     vg_addr_format(&s->remote, a, sizeof a);
     VG_LOG(VG_LOG_INFO, s->id, "ICE connected to %s after %lld ms", a,
            (long long)(now - s->created_at) / 1000);
+    emit_state(s, NULL);
     break;
   case VG_RTC_EV_DTLS_CONNECTED:
     s->state = "connected";
     VG_LOG(VG_LOG_INFO, s->id, "DTLS connected after %lld ms (%s)",
            (long long)(now - s->created_at) / 1000,
            vg_srtp_profile_name((vg_srtp_profile_t)ev->u.dtls.srtp_profile));
+    emit_state(s, NULL);
     break;
   case VG_RTC_EV_AUDIO:
     /* echo: the caller's own Opus frame, back on our SSRC, same timestamp */
@@ -152,6 +203,7 @@ static void on_event(vg_session_t *s, vg_time_t now, const vg_rtc_event_t *ev) {
     s->state = "closed";
     VG_LOG(VG_LOG_INFO, s->id, "session ended after %lld s: %s",
            (long long)(now - s->created_at) / 1000000, ev->u.closed.why);
+    emit_state(s, ev->u.closed.why);
     break;
   }
 }
