@@ -48,6 +48,7 @@
   const FIRST_AUDIO_POLL_MS = 20;    // getStats cadence until the first packet comes back
   const STATS_INTERVAL_MS = 1000;
   const METER_INTERVAL_MS = 50;
+  const PC_CLOSE_WAIT_MS = 1000;     // Stop: close the peer connection once the DELETE is answered, or by then
   const DONE_WAIT_MS = 20000;        // after Stop: how long to wait for the server's "done"
   const EVENTS_RETRY_MS = 1000;      // event stream lost while the session lives: reconnect after
   const EVENTS_RETRIES = 5;
@@ -244,15 +245,24 @@
     s.timers = [];
     for (const n of s.nodes) { try { n.disconnect(); } catch { /* already */ } }
     s.nodes = [];
-    if (s.pc) s.pc.close();
-    if (s.stream) s.stream.getTracks().forEach((t) => t.stop());
+    if (s.stream) s.stream.getTracks().forEach((t) => t.stop()); // nothing more is sent from now
     if (remoteAudio.srcObject === s.remoteStream) remoteAudio.srcObject = null;
     showLevel(ui.micBar, ui.micDb, null);
     showLevel(ui.retBar, ui.retDb, null);
     // The event stream (transcribe) stays open: the results of the last
     // utterance arrive after the session ends, until the server's "done".
     // The POST may still be in flight: run() DELETEs its answer when it lands.
-    return s.location ? deleteSession(s.location) : Promise.resolve();
+    const closePc = () => { if (s.pc) s.pc.close(); };
+    if (!s.location) {
+      closePc();
+      return Promise.resolve();
+    }
+    // The DELETE ends the session (RFC 9725 §4.3); the peer connection
+    // closes when it has been answered (or after PC_CLOSE_WAIT_MS). Closed
+    // first, its DTLS close_notify would overtake the HTTP request: the
+    // server would end the session on that and answer the DELETE with 404.
+    const timer = setTimeout(closePc, PC_CLOSE_WAIT_MS);
+    return deleteSession(s.location).finally(() => { clearTimeout(timer); closePc(); });
   }
 
   async function run(s) {
@@ -488,7 +498,9 @@
       label = 'UDP';
       why = 'Direct UDP to the server\'s media port: the lowest-delay path.';
     }
-    const addr = (c) => `${c.address || c.ip || '?'}:${c.port}`;
+    // The browser hides its own address (an mDNS name, or nothing) from a
+    // page that has no lasting microphone permission.
+    const addr = (c) => `${c.address || c.ip || '(address hidden)'}:${c.port}`;
     const t = {
       label,
       protocol: proto,

@@ -17,6 +17,9 @@ set -euo pipefail
 out=${1:?usage: make_flite_speech.sh OUT_DIR [VOICE]}
 voice=${2:-rms}
 mkdir -p "$out"
+# Every sox run in "repeatable" mode (its noise and dither seeded): the same
+# audio every time, so the offline baseline is reproducible.
+export SOX_OPTS=-R
 
 sentences=(
   "open the door and close the window"

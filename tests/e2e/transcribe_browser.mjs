@@ -24,6 +24,9 @@
 //      implementation); latency_ms of each final and their median; the
 //      transcript kept on the page after Stop, Copy copies it; the session
 //      gone from the server.
+//   4. Start again (the old transcript is cleared) and Stop in the middle
+//      of the second sentence: its final arrives after Stop, before "done",
+//      and the page shows it.
 // Prints the numbers and one line per check, then RESULT passed=N failed=M;
 // exits non-zero when a check failed.
 
@@ -114,7 +117,7 @@ async function main() {
   });
   const events = []; // every event-stream message, as the browser received it
   try {
-    await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base.origin }).catch(() => {});
+    await ctx.grantPermissions(['microphone', 'clipboard-read', 'clipboard-write'], { origin: base.origin }).catch(() => {});
     const page = ctx.pages()[0] || await ctx.newPage();
     page.on('console', (m) => { if (m.type() === 'error' && !/status of 404/.test(m.text())) console.log(`  [page] ${m.text()}`); });
     page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
@@ -168,6 +171,12 @@ async function main() {
     await waitUntilSinceClick(page, stopAt - 4000);
     sessions = await (await fetch(new URL('/api/sessions', base), { headers: auth })).json().catch(() => null);
     await waitUntilSinceClick(page, stopAt);
+
+    const trp = await vg(page, () => window.voxgate.transport);
+    const stats = await vg(page, () => window.voxgate.stats);
+    console.log(`TRANSPORT ${trp && trp.label}: browser ${trp && trp.local} (${trp && trp.localType}) -> server ` +
+      `${trp && trp.remote} (${trp && trp.remoteType}); packets sent ${stats && stats.packetsSent}, received ${stats && stats.packetsReceived}`);
+    check(trp && trp.protocol === 'udp' && stats && stats.packetsSent > 0, 'media goes out over UDP', trp && trp.label);
 
     // (d) The transcript endpoint has the finals the page shows. Compare
     // until they agree (a final may land between the two reads).
@@ -298,6 +307,47 @@ async function main() {
     }
     const left = await (await fetch(new URL('/api/sessions', base), { headers: auth })).json();
     check(left.length === 0, 'no session left on the server', JSON.stringify(left));
+
+    // 4. Stop in the middle of a sentence: that utterance's final comes
+    //    after Stop (the server finishes it), before "done", and the page
+    //    shows it. A new Start first clears the old transcript.
+    await page.click('#toggle');
+    const cleared = await vg(page, () => window.voxgate.transcript);
+    check(cleared && cleared.finals.length === 0 && !cleared.done, 'Start clears the previous transcript');
+    const st2 = await vg(page, () => new Promise((res) => {
+      const poll = () => (['connected', 'failed'].includes(window.voxgate.state) ? res(window.voxgate.state) : setTimeout(poll, 10));
+      setTimeout(() => res(window.voxgate.state), 20000);
+      poll();
+    }));
+    if (!check(st2 === 'connected', 'one click connects again', st2)) return;
+    const mic2 = (await vg(page, () => window.voxgate.timeline)).mic.fromClick;
+    const [s1, e1] = segments[1];
+    await waitUntilSinceClick(page, mic2 + (s1 + 0.6 * (e1 - s1)) * 1000);
+    const loc2 = await vg(page, () => window.voxgate.location);
+    await page.click('#toggle');
+    const stopAt2 = await vg(page, () => window.voxgate.sinceClick());
+    const stopT = Date.now() - t0;
+    let done2 = true;
+    await waitFor(page, () => window.voxgate.transcript.done, 'the server\'s "done" after a Stop mid-sentence', DONE_TIMEOUT_MS)
+      .catch((e) => { done2 = false; console.log(`  ${e.message}`); });
+    const tr2 = await vg(page, () => window.voxgate.transcript);
+    const msgs2 = events.filter((e) => e.dir === 'in' && e.url.includes(new URL(loc2).pathname))
+      .map((e) => ({ t: e.t, ...JSON.parse(e.data) }));
+    console.log('mid-sentence Stop, events after the click (ms since the page loaded):');
+    for (const m of msgs2.filter((x) => x.t >= stopT - 50)) console.log(`  ${String(m.t).padStart(6)} ${JSON.stringify({ ...m, t: undefined })}`);
+    const late = tr2.finals.filter((f) => f.text && f.shown_at > stopAt2);
+    const words2 = new Set(reference[1].split(' '));
+    check(done2, 'mid-sentence Stop: "done" comes', done2 ? `${tr2.finals.length} finals` : 'never');
+    check(late.length === 1 && late[0].text.split(' ').filter((w) => words2.has(w)).length >= 2,
+      'mid-sentence Stop: the cut sentence\'s final arrives after Stop',
+      late.map((f) => `"${f.text}" ${(f.shown_at - stopAt2).toFixed(0)} ms after Stop`).join('; ') || 'none');
+    const iLate = msgs2.findIndex((m) => m.type === 'final' && late[0] && m.text === late[0].text);
+    const iDone = msgs2.findIndex((m) => m.type === 'done');
+    check(iLate >= 0 && iDone > iLate, 'mid-sentence Stop: its final comes before "done"');
+    const shownLate = await vg(page, () => [...document.querySelectorAll('#finals li.final')].map((li) => li.firstChild.textContent));
+    check(late.length === 1 && shownLate.includes(late[0].text), 'mid-sentence Stop: the page shows that final', JSON.stringify(shownLate));
+    const left2 = await (await fetch(new URL('/api/sessions', base), { headers: auth })).json();
+    check(left2.length === 0, 'no session left on the server', JSON.stringify(left2));
   } finally {
     if (args.eventsLog && events.length) writeFileSync(args.eventsLog, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
     await ctx.close();
