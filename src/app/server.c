@@ -368,6 +368,8 @@ int vg_server_urls(const vg_server_t *srv, char *out, size_t cap) {
   size_t nc = build_candidates(srv, NULL, c, VG_RTC_MAX_LOCAL_CANDIDATES);
   for (size_t i = 0; i < nc; i++) {
     char ip[VG_ADDR_STRLEN];
+    /* one line per address: the TCP twins repeat the UDP candidates' */
+    if (c[i].addr.transport != VG_TRANSPORT_UDP) continue;
     if (vg_addr_is_loopback(&c[i].addr) || vg_addr_format_ip(&c[i].addr, ip, sizeof ip) < 0) continue;
     n = snprintf(out + off, cap - off, c[i].addr.family == 6 ? "http://[%s]:%u/\n" : "http://%s:%u/\n",
                  ip, srv->cfg.port);
