@@ -14,4 +14,8 @@ ctest --test-dir build/test --output-on-failure -j "$jobs"
 # End to end, with real peers, in network namespaces the tests create
 # (each installs what it needs and cleans up after itself).
 tests/e2e/echo_browser.sh build/test
+tests/e2e/echo_aiortc.sh build/test
 tests/e2e/reachability.sh build/test --quick
+# Reached only when all four suites passed (set -e): ctest, browser, aiortc,
+# reachability.
+echo "voxgate: 4 passed, 0 failed"

@@ -65,6 +65,16 @@ static bool authorized(const vg_server_t *srv, const vg_http_request_t *req) {
   return strlen(tok) == n && CRYPTO_memcmp(tok, srv->cfg.token, n) == 0;
 }
 
+/* A WebSocket cannot carry an Authorization header from a browser: the
+ * event stream also takes the token as ?token=. */
+static bool authorized_ws(const vg_server_t *srv, const vg_http_request_t *req) {
+  if (authorized(srv, req)) return true;
+  char tok[VG_CONFIG_TOKEN_MAX];
+  size_t n = strlen(srv->cfg.token);
+  return vg_http_query_param(req, "token", tok, sizeof tok) == (int)n &&
+         CRYPTO_memcmp(tok, srv->cfg.token, n) == 0;
+}
+
 static void unauthorized(vg_http_reply_t *r) {
   text(r, 401, "this server needs 'Authorization: Bearer <token>' (see --token)");
   vg_http_reply_header(r, "WWW-Authenticate", "Bearer");
@@ -124,8 +134,40 @@ static void whip_post(vg_server_t *srv, const vg_http_request_t *req, const vg_a
   vg_http_reply_header(r, "ETag", etag);
 }
 
+/* GET /whip/<id>/events: the session's events as a WebSocket of JSON
+ * messages ({"type":"state"|"partial"|"final"|...}). */
+static void session_events(vg_server_t *srv, const vg_http_request_t *req, const char *id,
+                           vg_http_reply_t *r) {
+  if (!authorized_ws(srv, req)) return unauthorized(r);
+  vg_session_t *s = vg_server_session_find(srv, id);
+  if (!s) return text(r, 404, "no such session (it ended, or never existed)");
+  static char accept[VG_WS_ACCEPT_KEY_SIZE];
+  const char *why = NULL;
+  int st = vg_ws_accept(req, accept, sizeof accept, &why);
+  if (st != 0) {
+    if (st == 426) vg_http_reply_header(r, "Sec-WebSocket-Version", VG_WS_VERSION);
+    return text(r, st > 0 ? st : 500, why ? why : "bad WebSocket request");
+  }
+  vg_tcp_conn_t **slot = vg_session_subscriber_slot(s);
+  if (!slot) return text(r, 503, "too many event streams for this session");
+  r->ws_accept = accept;
+  r->ws = vg_session_ws_handler_proto;
+  r->ws.ud = s;
+  r->ws_conn = slot;
+}
+
 static void whip_resource(vg_server_t *srv, const vg_http_request_t *req, vg_http_reply_t *r) {
   const char *id = req->path + strlen(WHIP_PREFIX);
+  const char *slash = strchr(id, '/');
+  if (slash) {
+    char sid[VG_SESSION_ID_LEN + 1];
+    size_t n = (size_t)(slash - id);
+    if (n > VG_SESSION_ID_LEN || strcmp(slash, "/events") != 0 || req->method != VG_HTTP_GET)
+      return text(r, 404, "not found");
+    memcpy(sid, id, n);
+    sid[n] = '\0';
+    return session_events(srv, req, sid, r);
+  }
   if (req->method == VG_HTTP_OPTIONS) {
     r->status = 204;
     vg_http_reply_header(r, "Access-Control-Allow-Methods", "PATCH, DELETE, OPTIONS");

@@ -31,6 +31,11 @@ const char *vg_config_usage(void) {
          "  --token T          require 'Authorization: Bearer T' for WHIP (env VOXGATE_TOKEN)\n"
          "  --max-sessions N   concurrent sessions before 503 (env VOXGATE_MAX_SESSIONS, 100)\n"
          "  --log-level L      error, warn, info, debug (env VOXGATE_LOG_LEVEL, info)\n"
+         "  --tls-cert FILE    PEM certificate for HTTPS on the same port (env VOXGATE_TLS_CERT);\n"
+         "                     without it a self-signed one is made at start\n"
+         "  --tls-key FILE     its PEM private key (env VOXGATE_TLS_KEY)\n"
+         "  --tls-cert-out F   write the certificate in use to F, to install as trusted\n"
+         "                     (env VOXGATE_TLS_CERT_OUT)\n"
          "  --help             this text\n"
          "\n"
          "Open 8080/tcp and 8080/udp (or your --port) in a firewall; nothing else.\n";
@@ -95,6 +100,16 @@ static int apply(vg_config_t *c, const char *name, const char *v, char *err, siz
       return VG_EINVAL;
     }
     c->max_sessions = n;
+  } else if (strcmp(name, "tls-cert") == 0 || strcmp(name, "tls-key") == 0 ||
+             strcmp(name, "tls-cert-out") == 0) {
+    char *dst = strcmp(name, "tls-cert") == 0  ? c->tls_cert
+                : strcmp(name, "tls-key") == 0 ? c->tls_key
+                                               : c->tls_cert_out;
+    if (!*v || strlen(v) >= VG_CONFIG_PATH_MAX) {
+      snprintf(err, cap, "--%s needs a file path shorter than %d characters", name, VG_CONFIG_PATH_MAX);
+      return VG_EINVAL;
+    }
+    snprintf(dst, VG_CONFIG_PATH_MAX, "%s", v);
   } else if (strcmp(name, "log-level") == 0) {
     int l = vg_log_level_parse(v);
     if (l < 0) {
@@ -115,7 +130,9 @@ int vg_config_from_env(vg_config_t *c, const char *(*getenv_fn)(const char *), c
     const char *env, *name;
   } vars[] = {{"VOXGATE_PORT", "port"},           {"VOXGATE_BIND", "bind"},
               {"VOXGATE_PUBLIC_IP", "public-ip"}, {"VOXGATE_TOKEN", "token"},
-              {"VOXGATE_MAX_SESSIONS", "max-sessions"}, {"VOXGATE_LOG_LEVEL", "log-level"}};
+              {"VOXGATE_MAX_SESSIONS", "max-sessions"}, {"VOXGATE_LOG_LEVEL", "log-level"},
+              {"VOXGATE_TLS_CERT", "tls-cert"},       {"VOXGATE_TLS_KEY", "tls-key"},
+              {"VOXGATE_TLS_CERT_OUT", "tls-cert-out"}};
   for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
     const char *v = getenv_fn(vars[i].env);
     if (!v || !*v) continue;

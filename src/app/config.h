@@ -7,6 +7,9 @@
  *   --token T          VOXGATE_TOKEN          none (WHIP needs no auth)
  *   --max-sessions N   VOXGATE_MAX_SESSIONS   100
  *   --log-level L      VOXGATE_LOG_LEVEL      info
+ *   --tls-cert FILE    VOXGATE_TLS_CERT       none: a self-signed certificate made at start
+ *   --tls-key FILE     VOXGATE_TLS_KEY        none (may be the certificate file)
+ *   --tls-cert-out F   VOXGATE_TLS_CERT_OUT   none: write the certificate in use, to trust it
  */
 #ifndef VG_APP_CONFIG_H
 #define VG_APP_CONFIG_H
@@ -21,6 +24,7 @@
 
 #define VG_CONFIG_MAX_PUBLIC_IPS 8
 #define VG_CONFIG_TOKEN_MAX 256
+#define VG_CONFIG_PATH_MAX 1024
 
 typedef struct {
   uint16_t port;
@@ -31,6 +35,9 @@ typedef struct {
   char token[VG_CONFIG_TOKEN_MAX]; /* "" = none */
   size_t max_sessions;
   int log_level; /* vg_log_level_t */
+  char tls_cert[VG_CONFIG_PATH_MAX];     /* "" = generate */
+  char tls_key[VG_CONFIG_PATH_MAX];
+  char tls_cert_out[VG_CONFIG_PATH_MAX]; /* "" = do not write */
   bool help;
 } vg_config_t;
 

@@ -68,8 +68,11 @@ int main(int argc, char **argv) {
       printf("voxgate: open %s\n", line);
     }
   }
-  printf("voxgate: the microphone needs a secure page: http://localhost (or an SSH tunnel:\n"
-         "voxgate:   ssh -L %u:localhost:%u THIS_HOST, then open http://localhost:%u/)\n",
+  printf("voxgate: https on the same port; certificate SHA-256 %s%s\n",
+         vg_server_tls_fingerprint(app.srv),
+         cfg.tls_cert[0] ? "" : " (self-signed: compare it with the browser's warning)");
+  printf("voxgate: from another machine, either open the https URL, or tunnel:\n"
+         "voxgate:   ssh -L %u:localhost:%u THIS_HOST, then open http://localhost:%u/\n",
          cfg.port, cfg.port, cfg.port);
   fflush(stdout);
 

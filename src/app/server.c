@@ -104,8 +104,57 @@ static size_t build_candidates(const vg_server_t *srv, const vg_addr_t *http_loc
 
 static void session_freed(uv_handle_t *h) { free(h->data); }
 
+/* ---- event streams ------------------------------------------------------ */
+
+static void sub_message(void *ud, vg_tcp_conn_t *c, const vg_ws_msg_t *m) {
+  (void)ud, (void)c, (void)m; /* the stream is one-way; client messages are ignored */
+}
+
+static void sub_closed(void *ud, vg_tcp_conn_t *c) {
+  vg_session_t *s = ud;
+  for (size_t i = 0; i < VG_SESSION_MAX_SUBSCRIBERS; i++)
+    if (s->subs[i] == c) s->subs[i] = NULL;
+}
+
+const vg_ws_handler_t vg_session_ws_handler_proto = {.on_message = sub_message,
+                                                     .on_closed = sub_closed};
+
+vg_tcp_conn_t **vg_session_subscriber_slot(vg_session_t *s) {
+  for (size_t i = 0; i < VG_SESSION_MAX_SUBSCRIBERS; i++)
+    if (!s->subs[i]) return &s->subs[i];
+  return NULL;
+}
+
+void vg_session_emit(vg_session_t *s, json_t *ev) {
+  if (!ev) return;
+  char *text = json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(6));
+  json_decref(ev);
+  if (!text) return;
+  size_t len = strlen(text);
+  for (size_t i = 0; i < VG_SESSION_MAX_SUBSCRIBERS; i++) {
+    vg_tcp_conn_t *c = s->subs[i];
+    /* A client that does not read is disconnected (and unsubscribed) by
+     * the send; the session goes on. */
+    if (c) (void)vg_tcp_ws_send_text(c, text, len);
+  }
+  free(text);
+}
+
+static void emit_state(vg_session_t *s, const char *why) {
+  json_t *ev = json_pack("{s:s, s:s}", "type", "state", "state", s->state);
+  if (ev && why) json_object_set_new(ev, "reason", json_string(why));
+  vg_session_emit(s, ev);
+}
+
 static void session_destroy(vg_session_t *s) {
   vg_server_t *srv = s->srv;
+  for (size_t i = 0; i < VG_SESSION_MAX_SUBSCRIBERS; i++) {
+    vg_tcp_conn_t *c = s->subs[i];
+    if (!c) continue;
+    s->subs[i] = NULL;
+    vg_tcp_ws_detach(c); /* the session is going: no callbacks into it */
+    vg_tcp_ws_close(c, VG_WS_CLOSE_NORMAL, "the session ended");
+  }
   vg_peer_table_remove(srv->peers, s);
   if (s->prev) s->prev->next = s->next;
   else srv->sessions = s->next;
@@ -132,12 +181,14 @@ static void on_event(vg_session_t *s, vg_time_t now, const vg_rtc_event_t *ev) {
     vg_addr_format(&s->remote, a, sizeof a);
     VG_LOG(VG_LOG_INFO, s->id, "ICE connected to %s after %lld ms", a,
            (long long)(now - s->created_at) / 1000);
+    emit_state(s, NULL);
     break;
   case VG_RTC_EV_DTLS_CONNECTED:
     s->state = "connected";
     VG_LOG(VG_LOG_INFO, s->id, "DTLS connected after %lld ms (%s)",
            (long long)(now - s->created_at) / 1000,
            vg_srtp_profile_name((vg_srtp_profile_t)ev->u.dtls.srtp_profile));
+    emit_state(s, NULL);
     break;
   case VG_RTC_EV_AUDIO:
     /* echo: the caller's own Opus frame, back on our SSRC, same timestamp */
@@ -152,6 +203,7 @@ static void on_event(vg_session_t *s, vg_time_t now, const vg_rtc_event_t *ev) {
     s->state = "closed";
     VG_LOG(VG_LOG_INFO, s->id, "session ended after %lld s: %s",
            (long long)(now - s->created_at) / 1000000, ev->u.closed.why);
+    emit_state(s, ev->u.closed.why);
     break;
   }
 }
@@ -293,6 +345,43 @@ void vg_server_session_end(vg_session_t *s) {
 
 /* ---- server --------------------------------------------------------------- */
 
+/* HTTPS: the operator's certificate, or a self-signed one for every name a
+ * browser may use to reach us: localhost, the loopback addresses, the host
+ * name, and each advertised address. */
+static int make_tls(vg_server_t *srv, char *err, size_t cap) {
+  const vg_config_t *cfg = &srv->cfg;
+  int r;
+  if (cfg->tls_cert[0] || cfg->tls_key[0]) {
+    r = vg_tls_ctx_create_from_files(cfg->tls_cert[0] ? cfg->tls_cert : cfg->tls_key,
+                                     cfg->tls_key[0] ? cfg->tls_key : cfg->tls_cert, &srv->tls,
+                                     err, cap);
+  } else {
+    char names[VG_RTC_MAX_LOCAL_CANDIDATES + 4][VG_ADDR_STRLEN];
+    const char *list[VG_RTC_MAX_LOCAL_CANDIDATES + 4];
+    size_t n = 0;
+    list[n++] = "localhost";
+    list[n++] = "127.0.0.1";
+    list[n++] = "::1";
+    size_t hl = sizeof names[0];
+    if (uv_os_gethostname(names[n], &hl) == 0 && names[n][0]) {
+      list[n] = names[n];
+      n++;
+    }
+    vg_rtc_candidate_t c[VG_RTC_MAX_LOCAL_CANDIDATES];
+    size_t nc = build_candidates(srv, NULL, c, VG_RTC_MAX_LOCAL_CANDIDATES);
+    for (size_t i = 0; i < nc && n < sizeof list / sizeof list[0]; i++) {
+      if (c[i].addr.transport != VG_TRANSPORT_UDP || vg_addr_is_loopback(&c[i].addr)) continue;
+      if (vg_addr_format_ip(&c[i].addr, names[n], sizeof names[n]) < 0) continue;
+      list[n] = names[n];
+      n++;
+    }
+    r = vg_tls_ctx_create_self_signed(list, n, &srv->tls, err, cap);
+  }
+  if (r < 0) return r;
+  if (cfg->tls_cert_out[0]) r = vg_tls_ctx_write_cert_pem(srv->tls, cfg->tls_cert_out, err, cap);
+  return r;
+}
+
 int vg_server_create(uv_loop_t *loop, const vg_config_t *cfg, vg_server_t **out, char *err,
                      size_t cap) {
   *out = NULL;
@@ -319,7 +408,9 @@ int vg_server_create(uv_loop_t *loop, const vg_config_t *cfg, vg_server_t **out,
     snprintf(err, cap, "cannot open UDP port %u: %s", cfg->port, uv_strerror(r));
     goto fail;
   }
-  vg_tcp_handlers_t th = {.on_http = vg_api_handle,
+  if ((r = make_tls(srv, err, cap)) < 0) goto fail;
+  vg_tcp_handlers_t th = {.tls = srv->tls,
+                          .on_http = vg_api_handle,
                           .on_ice_frame = on_datagram,
                           .on_ice_closed = on_ice_tcp_closed,
                           .ud = srv};
@@ -352,12 +443,17 @@ void vg_server_shutdown(vg_server_t *srv) {
 
 void vg_server_destroy(vg_server_t *srv) {
   if (!srv) return;
+  vg_tls_ctx_destroy(srv->tls);
   vg_peer_table_destroy(srv->peers);
   vg_dtls_cert_destroy(srv->cert);
   free(srv);
 }
 
 size_t vg_server_session_count(const vg_server_t *srv) { return srv->n_sessions; }
+
+const char *vg_server_tls_fingerprint(const vg_server_t *srv) {
+  return srv->tls ? vg_tls_ctx_fingerprint(srv->tls) : "";
+}
 
 int vg_server_urls(const vg_server_t *srv, char *out, size_t cap) {
   size_t off = 0;
@@ -368,10 +464,10 @@ int vg_server_urls(const vg_server_t *srv, char *out, size_t cap) {
   size_t nc = build_candidates(srv, NULL, c, VG_RTC_MAX_LOCAL_CANDIDATES);
   for (size_t i = 0; i < nc; i++) {
     char ip[VG_ADDR_STRLEN];
-    /* one line per address: the TCP twins repeat the UDP candidates' */
-    if (c[i].addr.transport != VG_TRANSPORT_UDP) continue;
-    if (vg_addr_is_loopback(&c[i].addr) || vg_addr_format_ip(&c[i].addr, ip, sizeof ip) < 0) continue;
-    n = snprintf(out + off, cap - off, c[i].addr.family == 6 ? "http://[%s]:%u/\n" : "http://%s:%u/\n",
+    if (c[i].addr.transport != VG_TRANSPORT_UDP || vg_addr_is_loopback(&c[i].addr) || vg_addr_format_ip(&c[i].addr, ip, sizeof ip) < 0) continue;
+    /* Over plain http a browser keeps the microphone off on any address but
+     * localhost, so other addresses are given as https. */
+    n = snprintf(out + off, cap - off, c[i].addr.family == 6 ? "https://[%s]:%u/\n" : "https://%s:%u/\n",
                  ip, srv->cfg.port);
     if (n < 0 || (size_t)n >= cap - off) break;
     off += (size_t)n;

@@ -26,6 +26,8 @@ void vg_server_shutdown(vg_server_t *srv);
 void vg_server_destroy(vg_server_t *srv);
 
 size_t vg_server_session_count(const vg_server_t *srv);
+/* The SHA-256 fingerprint of the HTTPS certificate ("AB:CD:..."). */
+const char *vg_server_tls_fingerprint(const vg_server_t *srv);
 /* Writes the URLs a person can open, one per line, into out. */
 int vg_server_urls(const vg_server_t *srv, char *out, size_t cap);
 

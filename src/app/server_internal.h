@@ -2,6 +2,8 @@
 #ifndef VG_APP_SERVER_INTERNAL_H
 #define VG_APP_SERVER_INTERNAL_H
 
+#include <jansson.h>
+
 #include "app/server.h"
 #include "base/time.h"
 #include "core/peer_table.h"
@@ -10,6 +12,8 @@
 #include "io/udp.h"
 
 #define VG_SESSION_ID_LEN 16
+/* Event-stream clients per session (a page, a second tab, a tool). */
+#define VG_SESSION_MAX_SUBSCRIBERS 8
 
 typedef enum {
   VG_MODE_ECHO = 0,
@@ -27,6 +31,7 @@ typedef struct vg_session {
   vg_addr_t remote;          /* ICE's selected address */
   bool closed;
   bool in_service;           /* guards against destroying while servicing */
+  vg_tcp_conn_t *subs[VG_SESSION_MAX_SUBSCRIBERS]; /* borrowed: event WebSockets */
   struct vg_session *prev, *next;
 } vg_session_t;
 
@@ -34,6 +39,7 @@ struct vg_server {
   uv_loop_t *loop;           /* borrowed */
   vg_config_t cfg;
   vg_dtls_cert_t *cert;      /* owned; shared by every session */
+  vg_tls_ctx_t *tls;         /* owned; HTTPS on the shared TCP port */
   vg_peer_table_t *peers;    /* owned */
   vg_udp_t *udp;             /* owned (closed through libuv) */
   vg_tcp_t *tcp;             /* owned (closed through libuv) */
@@ -55,6 +61,12 @@ int vg_server_session_create(vg_server_t *srv, vg_mode_t mode, const char *offer
 vg_session_t *vg_server_session_find(vg_server_t *srv, const char *id);
 /* Ends a session now (BYE and close_notify go out first). */
 void vg_server_session_end(vg_session_t *s);
+
+/* Sends one JSON event to the session's event-stream clients (steals `ev`). */
+void vg_session_emit(vg_session_t *s, json_t *ev);
+/* Adds an event-stream client slot; NULL when all are taken. */
+vg_tcp_conn_t **vg_session_subscriber_slot(vg_session_t *s);
+extern const vg_ws_handler_t vg_session_ws_handler_proto;
 
 /* The HTTP handler (api.c). */
 void vg_api_handle(void *ud, const vg_http_request_t *req, const vg_addr_t *local,

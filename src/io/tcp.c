@@ -14,13 +14,13 @@
 /* Room for the status line and headers of any reply we write. */
 #define REPLY_HEAD_MAX 2048
 
-typedef enum { KIND_SNIFF, KIND_HTTP, KIND_ICE } kind_t;
+typedef enum { KIND_SNIFF, KIND_HTTP, KIND_HTTPS, KIND_ICE } kind_t;
 
-typedef struct conn {
+typedef struct vg_tcp_conn {
   uv_tcp_t handle; /* first: the handle pointer is the conn pointer */
   uv_timer_t idle;
   struct vg_tcp *owner;
-  struct conn *prev, *next;
+  struct vg_tcp_conn *prev, *next;
   kind_t kind;
   vg_addr_t local, peer;
   int open_handles; /* freed when both handles have closed */
@@ -28,8 +28,11 @@ typedef struct conn {
   /* sniffing: the connection's first bytes */
   uint8_t sniff[VG_SNIFF_MAX];
   size_t sniff_len;
-  /* HTTP */
+  /* HTTP, or a WebSocket once upgraded; over TLS when `tls` is set */
   vg_http_conn_t *http; /* owned */
+  vg_tls_t *tls;        /* owned; NULL for plain HTTP */
+  vg_ws_t *ws;          /* owned; set once upgraded */
+  vg_ws_handler_t wsh;
   size_t pending_write;
   /* ICE-TCP */
   vg_rfc4571_t *deframer; /* owned */
@@ -40,6 +43,7 @@ typedef struct conn {
   uint64_t frames_dropped;
   char rbuf[READ_BUF];
 } conn_t;
+
 
 struct vg_tcp {
   uv_tcp_t listener;
@@ -71,6 +75,8 @@ static void conn_free_if_done(uv_handle_t *h) {
   conn_t *c = h->data;
   if (--c->open_handles > 0) return;
   vg_http_conn_destroy(c->http);
+  vg_tls_destroy(c->tls);
+  vg_ws_destroy(c->ws);
   free(c->deframer);
   free(c->obuf);
   free(c);
@@ -84,6 +90,7 @@ static void conn_close(conn_t *c) {
   else t->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   t->n_conns--;
+  if (c->ws && c->wsh.on_closed) c->wsh.on_closed(c->wsh.ud, c);
   if (c->kind == KIND_ICE) {
     uint8_t k[VG_ADDR_KEY_MAX];
     size_t kl = vg_addr_key(&c->peer, k);
@@ -110,9 +117,62 @@ static void on_written(uv_write_t *req, int status) {
   free(w);
 }
 
-/* Formats a response and queues it on the connection; closes the
- * connection after it unless `keep_alive` (interim 1xx replies pass true).
- * Returns false when the connection had to be closed. */
+/* Queues `n` bytes already in w->data on the socket. */
+static bool write_raw(conn_t *c, write_t *w, size_t n, bool close_after) {
+  w->c = c;
+  w->len = n;
+  w->close_after = close_after;
+  c->pending_write += n;
+  uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
+  if (uv_write(&w->req, (uv_stream_t *)&c->handle, &b, 1, on_written) < 0) {
+    c->pending_write -= n;
+    free(w);
+    conn_close(c);
+    return false;
+  }
+  return true;
+}
+
+/* Sends whatever ciphertext TLS has queued (handshake, records, alerts). */
+static bool tls_flush(conn_t *c, bool close_after) {
+  for (;;) {
+    write_t *w = malloc(sizeof *w + READ_BUF);
+    if (!w) {
+      conn_close(c);
+      return false;
+    }
+    int n = vg_tls_poll_output(c->tls, (uint8_t *)w->data, READ_BUF);
+    if (n <= 0) {
+      free(w);
+      if (close_after) conn_close(c);
+      return !close_after;
+    }
+    if (!write_raw(c, w, (size_t)n, false)) return false;
+  }
+}
+
+/* Sends plaintext bytes: straight to the socket, or encrypted for TLS. */
+static bool send_plain(conn_t *c, const void *data, size_t n, bool close_after) {
+  if (!c->tls) {
+    write_t *w = malloc(sizeof *w + n);
+    if (!w) {
+      conn_close(c);
+      return false;
+    }
+    memcpy(w->data, data, n);
+    return write_raw(c, w, n, close_after);
+  }
+  if (n > 0 && vg_tls_write(c->tls, data, n) < 0) {
+    conn_close(c);
+    return false;
+  }
+  if (close_after) (void)vg_tls_close(c->tls);
+  return tls_flush(c, close_after);
+}
+
+/* Formats a response and queues it on the connection (through TLS for
+ * HTTPS); closes the connection after it unless `keep_alive` (interim 1xx
+ * replies pass true). Returns false when the connection had to be closed. */
 static bool send_response(conn_t *c, const vg_http_request_t *req, const vg_http_reply_t *r,
                           bool keep_alive) {
   size_t cap = REPLY_HEAD_MAX + r->body_len;
@@ -129,18 +189,82 @@ static bool send_response(conn_t *c, const vg_http_request_t *req, const vg_http
     conn_close(c);
     return false;
   }
-  w->c = c;
-  w->len = (size_t)n;
-  w->close_after = !keep_alive;
-  c->pending_write += w->len;
-  uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
-  if (uv_write(&w->req, (uv_stream_t *)&c->handle, &b, 1, on_written) < 0) {
-    c->pending_write -= w->len;
-    free(w);
+  if (!c->tls) return write_raw(c, w, (size_t)n, !keep_alive); /* no copy */
+  bool ok = send_plain(c, w->data, (size_t)n, !keep_alive);
+  free(w);
+  return ok;
+}
+
+/* ---- WebSocket ----------------------------------------------------------- */
+
+/* Moves the codec's output to the socket; closes once the closing
+ * handshake is done. */
+static void ws_flush(conn_t *c) {
+  uint8_t buf[READ_BUF];
+  int n;
+  while (!c->closing && (n = vg_ws_poll_output(c->ws, buf, sizeof buf)) > 0)
+    if (!send_plain(c, buf, (size_t)n, false)) return;
+  if (!c->closing && vg_ws_wants_close(c->ws)) send_plain(c, "", 0, true);
+}
+
+static void ws_bytes(conn_t *c, const uint8_t *data, size_t len) {
+  uv_timer_stop(&c->idle); /* a WebSocket may be quiet for the whole session */
+  if (vg_ws_feed(c->ws, data, len) < 0) {
+    conn_close(c);
+    return;
+  }
+  vg_ws_msg_t m;
+  while (!c->closing && vg_ws_poll_message(c->ws, &m)) {
+    if (c->wsh.on_message) c->wsh.on_message(c->wsh.ud, c, &m);
+  }
+  if (!c->closing) ws_flush(c);
+}
+
+static int ws_send(conn_t *c, bool text, const void *data, size_t len) {
+  if (c->closing || !c->ws) return VG_ECLOSED;
+  int r = text ? vg_ws_send_text(c->ws, data, len) : vg_ws_send_binary(c->ws, data, len);
+  if (r == VG_ELIMIT || c->pending_write > VG_TCP_MAX_PENDING_WRITE) {
+    /* RFC 6455 §7.4.1: 1008, the client is not reading what it asked for */
+    VG_LOG(VG_LOG_WARN, NULL, "closing a WebSocket client that does not read");
+    if (vg_ws_close(c->ws, VG_WS_CLOSE_POLICY, "the client is not reading") == VG_OK) ws_flush(c);
+    conn_close(c);
+    return VG_ELIMIT;
+  }
+  if (r < 0) return r;
+  ws_flush(c);
+  return VG_OK;
+}
+
+int vg_tcp_ws_send_text(vg_tcp_conn_t *c, const char *s, size_t len) { return ws_send(c, true, s, len); }
+int vg_tcp_ws_send_binary(vg_tcp_conn_t *c, const uint8_t *b, size_t len) {
+  return ws_send(c, false, b, len);
+}
+
+void vg_tcp_ws_close(vg_tcp_conn_t *c, uint16_t code, const char *reason) {
+  if (c->closing || !c->ws) return;
+  if (vg_ws_close(c->ws, code, reason) != VG_OK) {
+    conn_close(c);
+    return;
+  }
+  ws_flush(c);
+  /* RFC 6455 §7.1.1: a client that never answers our close is dropped. */
+  if (!c->closing) uv_timer_start(&c->idle, on_idle, VG_TCP_WS_CLOSE_TIMEOUT_MS, 0);
+}
+
+void vg_tcp_ws_detach(vg_tcp_conn_t *c) { memset(&c->wsh, 0, sizeof c->wsh); }
+
+/* The handler accepted an upgrade: answer 101 and switch protocols. */
+static bool become_ws(conn_t *c, const vg_http_reply_t *reply) {
+  char resp[VG_WS_HANDSHAKE_RESPONSE_MAX];
+  int n = vg_ws_handshake_response(reply->ws_accept, NULL, resp, sizeof resp);
+  vg_ws_config_t cfg = {0};
+  if (n < 0 || vg_ws_create(&cfg, &c->ws) < 0) {
     conn_close(c);
     return false;
   }
-  return true;
+  c->wsh = reply->ws;
+  if (reply->ws_conn) *reply->ws_conn = c;
+  return send_plain(c, resp, (size_t)n, false);
 }
 
 static void http_bytes(conn_t *c, const uint8_t *data, size_t len) {
@@ -176,6 +300,12 @@ static void http_bytes(conn_t *c, const uint8_t *data, size_t len) {
     }
     vg_http_reply_t reply = {.status = 500};
     c->owner->h.on_http(c->owner->h.ud, req, &c->local, &c->peer, &reply);
+    if (reply.ws_accept && req->upgrade) {
+      /* The bytes after the request belong to the WebSocket. */
+      free(reply.free_after);
+      if (become_ws(c, &reply) && off < len) ws_bytes(c, data + off, len - off);
+      return;
+    }
     bool keep = req->keep_alive && !reply.close && !req->upgrade;
     send_response(c, req, &reply, keep);
     free(reply.free_after);
@@ -281,8 +411,34 @@ int vg_tcp_send_frame(vg_tcp_t *t, const vg_addr_t *to, const uint8_t *buf, size
 
 /* ---- reading and sniffing ------------------------------------------------ */
 
+/* HTTPS: ciphertext in, plaintext to the HTTP codec, replies back out
+ * through TLS (send_response). A TLS failure sends its alert, then closes. */
+static void https_bytes(conn_t *c, const uint8_t *data, size_t len) {
+  const char *why = NULL;
+  if (vg_tls_feed(c->tls, data, len, &why) < 0) {
+    VG_LOG(VG_LOG_DEBUG, NULL, "TLS: %s", why ? why : "failed");
+    tls_flush(c, true);
+    return;
+  }
+  uint8_t plain[READ_BUF];
+  int n;
+  while (!c->closing && (n = vg_tls_read(c->tls, plain, sizeof plain)) > 0) {
+    if (c->ws) ws_bytes(c, plain, (size_t)n);
+    else http_bytes(c, plain, (size_t)n);
+  }
+  if (c->closing) return;
+  if (n < 0) {
+    if (n != VG_ECLOSED) VG_LOG(VG_LOG_DEBUG, NULL, "TLS: %s", vg_tls_reason(c->tls));
+    tls_flush(c, true);
+    return;
+  }
+  tls_flush(c, false); /* handshake messages */
+}
+
 static void dispatch(conn_t *c, const uint8_t *data, size_t len) {
-  if (c->kind == KIND_HTTP) http_bytes(c, data, len);
+  if (c->kind == KIND_HTTP && c->ws) ws_bytes(c, data, len);
+  else if (c->kind == KIND_HTTP) http_bytes(c, data, len);
+  else if (c->kind == KIND_HTTPS) https_bytes(c, data, len);
   else if (c->kind == KIND_ICE) ice_bytes(c, data, len);
 }
 
@@ -294,6 +450,12 @@ static bool become(conn_t *c, vg_sniff_t s) {
   if (s == VG_SNIFF_HTTP) {
     if (vg_http_conn_create(0, &c->http) < 0) goto fail;
     c->kind = KIND_HTTP;
+    uv_timer_start(&c->idle, on_idle, VG_TCP_IDLE_TIMEOUT_MS, 0);
+    return true;
+  }
+  if (s == VG_SNIFF_TLS && t->h.tls) {
+    if (vg_tls_create(t->h.tls, &c->tls) < 0 || vg_http_conn_create(0, &c->http) < 0) goto fail;
+    c->kind = KIND_HTTPS;
     uv_timer_start(&c->idle, on_idle, VG_TCP_IDLE_TIMEOUT_MS, 0);
     return true;
   }

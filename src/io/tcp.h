@@ -20,15 +20,29 @@
 
 #include "base/addr.h"
 #include "sig/http.h"
+#include "sig/tls.h"
+#include "sig/ws.h"
 
 #define VG_TCP_IDLE_TIMEOUT_MS 30000
 #define VG_TCP_SNIFF_TIMEOUT_MS 10000
+#define VG_TCP_WS_CLOSE_TIMEOUT_MS 5000
 /* ICE-TCP output waiting for a slow reader: a few seconds of audio and its
  * RTCP; beyond it frames are dropped (real-time media does not queue). */
 #define VG_TCP_ICE_OUTBUF (256 * 1024)
 #define VG_TCP_MAX_CONNECTIONS 4096
 #define VG_TCP_MAX_PENDING_WRITE (1024 * 1024)
 #define VG_TCP_MAX_REPLY_HEADERS 12
+
+/* An HTTP connection that became a WebSocket (RFC 6455). */
+typedef struct vg_tcp_conn vg_tcp_conn_t;
+
+typedef struct {
+  /* A whole message from the client (text or binary), or its close. */
+  void (*on_message)(void *ud, vg_tcp_conn_t *c, const vg_ws_msg_t *msg);
+  /* The connection is gone; `c` is invalid after this returns. */
+  void (*on_closed)(void *ud, vg_tcp_conn_t *c);
+  void *ud;
+} vg_ws_handler_t;
 
 /* What a handler answers. Strings and the body are borrowed for the call. */
 typedef struct {
@@ -40,6 +54,13 @@ typedef struct {
   size_t body_len;
   bool close; /* close the connection after this reply */
   void *free_after; /* nullable: malloc'd memory (e.g. the body) freed once the reply is copied */
+  /* To accept a WebSocket upgrade: the Sec-WebSocket-Accept value from
+   * vg_ws_accept (borrowed for the call) and where its messages go; the
+   * reply is then the 101 handshake and the rest of the fields are unused.
+   * `ws_conn` receives the connection handle. */
+  const char *ws_accept;
+  vg_ws_handler_t ws;
+  vg_tcp_conn_t **ws_conn;
 } vg_http_reply_t;
 
 /* Adds a header to a reply (ignored past VG_TCP_MAX_REPLY_HEADERS). */
@@ -57,6 +78,9 @@ typedef struct {
   /* The ICE-TCP connection from `peer` is gone. */
   void (*on_ice_closed)(void *ud, const vg_addr_t *peer);
   void *ud;
+  /* Nullable: serves HTTPS to connections that open with a ClientHello
+   * (borrowed; must outlive the listener). Without it they are closed. */
+  vg_tls_ctx_t *tls;
 } vg_tcp_handlers_t;
 
 typedef struct vg_tcp vg_tcp_t;
@@ -65,6 +89,16 @@ typedef struct vg_tcp vg_tcp_t;
  * `h` is copied. Returns a negative libuv error on failure. */
 int vg_tcp_listen(uv_loop_t *loop, const vg_addr_t *bind_addr, uint16_t port,
                   const vg_tcp_handlers_t *h, vg_tcp_t **out);
+/* Sends a text message on a WebSocket connection. When the client does not
+ * read and the output backlog is full, the connection is closed (1008) and
+ * VG_ELIMIT returned; on_closed follows. */
+int vg_tcp_ws_send_text(vg_tcp_conn_t *c, const char *s, size_t len);
+int vg_tcp_ws_send_binary(vg_tcp_conn_t *c, const uint8_t *b, size_t len);
+/* Starts the closing handshake; the connection closes once it completes. */
+void vg_tcp_ws_close(vg_tcp_conn_t *c, uint16_t code, const char *reason);
+/* Stops calling the connection's handler (its owner is going away). */
+void vg_tcp_ws_detach(vg_tcp_conn_t *c);
+
 /* Sends one datagram as an RFC 4571 frame on the ICE-TCP connection from
  * `to`. VG_ENOTFOUND without such a connection; VG_ELIMIT when its backlog
  * is full (the frame is dropped). */

@@ -3,7 +3,8 @@
 # Chromium (Debian's; Playwright never downloads a browser), espeak-ng and
 # sox for the test speech, iproute2 for network namespaces, tc and ss,
 # nftables for filters and NAT, openssh-server and openssh-client for the
-# SSH-tunnel set-up, kmod (modprobe sch_netem), curl, Node.js and npm, and
+# SSH-tunnel set-up, kmod (modprobe sch_netem), openssl (the served
+# certificate's fingerprint), curl, Node.js and npm, and
 # playwright-core from package-lock.json (npm ci).
 #
 # Installing a package that ships a daemon (openssh-server) must not start
@@ -17,7 +18,7 @@ die() { echo "tests/e2e/deps.sh: $*" >&2; exit 1; }
 
 declare -A pkg_of=([chromium]=chromium [espeak-ng]=espeak-ng [sox]=sox [ip]=iproute2
                    [tc]=iproute2 [ss]=iproute2 [nft]=nftables [sshd]=openssh-server
-                   [ssh]=openssh-client [ssh-keygen]=openssh-client [modprobe]=kmod
+                   [ssh]=openssh-client [ssh-keygen]=openssh-client [modprobe]=kmod [openssl]=openssl
                    [curl]=curl [node]=nodejs [npm]=npm [timeout]=coreutils)
 missing=()
 for cmd in "${!pkg_of[@]}"; do

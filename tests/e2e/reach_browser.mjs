@@ -9,6 +9,7 @@
 //        [--record-s 5] [--protocol udp|tcp] [--remote IP:PORT]
 //        [--local-ip IP] [--local-type host|prflx|...] [--server-remote-ip IP]
 //        [--first-candidate IP] [--max-connected-ms MS] [--median 0.6] [--margin 0.3]
+//        [--self-signed 1]
 //
 // --protocol / --remote: the selected pair's protocol and the server
 // candidate it uses (getStats, as the page shows it); --local-ip /
@@ -17,7 +18,10 @@
 // --server-remote-ip:
 // the address the server saw the browser at (/api/sessions "remote");
 // --first-candidate: the first candidate address in the answer SDP;
-// --max-connected-ms: the page's "DTLS connected" mark, from the POST.
+// --max-connected-ms: the page's "DTLS connected" mark, from the POST;
+// --self-signed 1: accept the server's self-signed certificate (an https
+// page: no insecure-origin flag is given, the page must be a secure
+// context by itself).
 //
 // Prints, per run, the checks, then one line
 //   RUN {"setup","run","ok","answer","ice","dtls","audio",...}
@@ -37,6 +41,7 @@ for (const k of ['runs', 'recordS', 'median', 'margin']) args[k] = Number(args[k
 if (args.maxConnectedMs !== undefined) args.maxConnectedMs = Number(args.maxConnectedMs);
 const base = new URL(args.url);
 const total = checker(`[${args.setup}] `);
+let api = null; // the browser context's request API (shares its TLS settings)
 
 // Test-only instrumentation, installed before the page's script: keep every
 // RTCPeerConnection the page makes, so a failed run can dump getStats'
@@ -107,7 +112,15 @@ async function oneRun(page, run) {
   };
   page.on('response', onResponse);
   try {
-    await page.goto(args.url);
+    const resp = await page.goto(args.url);
+    const secure = await page.evaluate(() => window.isSecureContext && !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia));
+    if (base.protocol === 'https:') {
+      const sec = resp && await resp.securityDetails();
+      console.log(`TLS: ${sec ? `${sec.protocol}, subject ${sec.subjectName}, issuer ${sec.issuer}` : 'no security details'}`);
+      c.check(!!sec && /^TLS/.test(sec.protocol), 'the page came over TLS', sec ? sec.protocol : 'none');
+    }
+    c.check(secure, 'the page is a secure context (the microphone is available)',
+      base.protocol === 'https:' ? 'https, no insecure-origin flag' : base.hostname === '127.0.0.1' ? 'http://127.0.0.1' : 'test flag for http');
     await page.click('#toggle');
     const st = await waitState(page, ['connected', 'failed'], 20000);
     const cands = candidatesOf(answerSdp);
@@ -161,7 +174,7 @@ async function oneRun(page, run) {
     c.check(stats.packetsReceived > 0 && stats.packetsSent > 0, 'packets flow both ways',
       `sent=${stats.packetsSent} received=${stats.packetsReceived}`);
 
-    const list = await serverSessions(base);
+    const list = await serverSessions(base, api);
     console.log(`server sessions: ${JSON.stringify(list)}`);
     if (c.check(list.length === 1, 'the server lists one session')) {
       const srv = list[0];
@@ -176,7 +189,7 @@ async function oneRun(page, run) {
     }
 
     await page.click('#toggle');
-    const e = await serverEmpty(base);
+    const e = await serverEmpty(base, 3000, api);
     c.check(e.ok, 'Stop frees the session on the server', JSON.stringify(e.list));
   } catch (e) {
     c.check(false, 'run completed', e.message.split('\n')[0]);
@@ -192,7 +205,9 @@ async function oneRun(page, run) {
 }
 
 async function main() {
-  const ctx = await launch({ profile: args.profile, speech: args.speech, url: args.url, chromium: args.chromium });
+  const ctx = await launch({ profile: args.profile, speech: args.speech, url: args.url, chromium: args.chromium,
+    selfSigned: args.selfSigned === '1' });
+  api = ctx.request;
   try {
     await ctx.addInitScript(keepPeerConnections);
     const page = ctx.pages()[0] || await ctx.newPage();

@@ -11,7 +11,8 @@
 #      media by ICE-TCP through the tunnel to the 127.0.0.1 TCP candidate
 #   e  the browser behind NAT (masquerade, no route back): the server learns
 #      the router's address (peer-reflexive) and /api/sessions shows it
-#   f  HTTPS from a non-localhost address: placeholder until --tls lands (skipped)
+#   f  HTTPS with the certificate generated at start, from a non-localhost
+#      address, no insecure-origin flag: the page is a secure context by itself
 #   g  5 % loss, 40 ± 10 ms delay, 5 % reordering on the path (netem; where
 #      the kernel has no sch_netem, the same impairment from a userspace UDP
 #      relay, lib/impair_relay.mjs, and the output says so)
@@ -296,16 +297,23 @@ EOF
 }
 
 setup_f() {
-  # PLACEHOLDER until the server's --tls lands: HTTPS on the same port with
-  # the certificate generated at start, opened from a non-localhost address
-  # WITHOUT --unsafely-treat-insecure-origin-as-secure, so getUserMedia works
-  # only because the origin is https. To enable: two_hosts f 10.79.60;
-  # server_up --tls; URL=https://10.79.60.1:$port/?raw=1; EXPECT=(--protocol
-  # udp --remote 10.79.60.1:$port); and reach_browser.mjs launched with
-  # --ignore-certificate-errors (lib/browser.mjs adds the insecure-origin
-  # flag only for http:). Check the printed fingerprint against the
-  # certificate the browser saw.
-  SKIP="skipped: HTTPS not wired yet"
+  # HTTPS on the same port with the certificate the server generated at
+  # start, from a non-localhost address: the browser gets no
+  # insecure-origin flag, only --ignore-certificate-errors for the
+  # self-signed certificate (a person clicks through the warning after
+  # comparing the fingerprint), so getUserMedia works because the page is
+  # https.
+  two_hosts f 10.79.60
+  server_up
+  [ -z "$SETUP_ERR" ] || return 0
+  local printed served
+  printed=$(sed -n 's/.*certificate SHA-256 \([0-9A-F:]*\).*/\1/p' "$dir/server.log" | head -n 1)
+  served=$(ip netns exec "$NS_C" sh -c "openssl s_client -connect 10.79.60.1:$port </dev/null 2>/dev/null \
+    | openssl x509 -noout -fingerprint -sha256" | sed 's/.*=//')
+  check "the certificate served to the browser's host is the one whose SHA-256 the server printed (${printed:-none printed})" \
+    test -n "$printed" -a "$printed" = "$served"
+  URL="https://10.79.60.1:$port/?raw=1"
+  EXPECT=(--protocol udp --remote "10.79.60.1:$port" --server-remote-ip 10.79.60.2 --self-signed 1)
 }
 
 setup_g() {

@@ -39,8 +39,11 @@ export function fmtMs(x) { return x === null || x === undefined ? '—' : `${x.t
 
 // Headless Chromium with the WAV as microphone. A page at a plain-http
 // address other than localhost is not a secure context: such an origin is
-// declared secure (test-only flag) so getUserMedia exists.
-export async function launch({ profile, speech, url, chromium: exe = '/usr/bin/chromium', extraArgs = [] }) {
+// declared secure (test-only flag) so getUserMedia exists. An https page
+// needs no such flag; with selfSigned the browser (and the context's
+// request API) accept the server's self-signed certificate.
+export async function launch({ profile, speech, url, chromium: exe = '/usr/bin/chromium', extraArgs = [],
+  selfSigned = false }) {
   const base = new URL(url);
   const args = [
     '--headless=new', '--no-sandbox', '--disable-gpu',
@@ -49,6 +52,7 @@ export async function launch({ profile, speech, url, chromium: exe = '/usr/bin/c
     '--autoplay-policy=no-user-gesture-required',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--no-first-run', '--disable-quic',
+    ...(selfSigned ? ['--ignore-certificate-errors'] : []),
     ...extraArgs,
   ];
   if (base.protocol === 'http:' && !['localhost', '127.0.0.1'].includes(base.hostname)) {
@@ -59,6 +63,7 @@ export async function launch({ profile, speech, url, chromium: exe = '/usr/bin/c
     headless: true,
     args,
     ignoreDefaultArgs: ['--mute-audio'],
+    ignoreHTTPSErrors: selfSigned,
     viewport: { width: 412, height: 915 }, // a phone
   });
 }
@@ -79,18 +84,26 @@ export async function waitState(page, states, ms) {
   return vg(page, () => window.voxgate.state);
 }
 
-export async function serverSessions(base) {
-  const r = await fetch(new URL('/api/sessions', base));
+// GET /api/sessions; with api (a Playwright APIRequestContext, e.g.
+// ctx.request) through it, so it shares the browser's TLS leniency.
+export async function serverSessions(base, api = null) {
+  const url = new URL('/api/sessions', base).href;
+  if (api) {
+    const r = await api.get(url);
+    if (!r.ok()) throw new Error(`GET /api/sessions: ${r.status()}`);
+    return r.json();
+  }
+  const r = await fetch(url);
   if (!r.ok) throw new Error(`GET /api/sessions: ${r.status}`);
   return r.json();
 }
 
 // Polls until the server lists no session (DELETE reached it), up to ms.
-export async function serverEmpty(base, ms = 3000) {
+export async function serverEmpty(base, ms = 3000, api = null) {
   const end = Date.now() + ms;
   let list = [];
   while (Date.now() < end) {
-    list = await serverSessions(base);
+    list = await serverSessions(base, api);
     if (list.length === 0) return { ok: true, list };
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -397,12 +397,59 @@ static void test_echo_survives_hostile_requests(void) {
   CHECK_EQ(c.corrupt, 0);
   CHECK(c.echoed + 3 >= c.sent); /* nothing lost on loopback but the last in flight */
 
+  /* the session's event stream: a WebSocket on /whip/<id>/events */
+  char ev_req[512];
+  snprintf(ev_req, sizeof ev_req,
+           "GET %s/events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           "Sec-WebSocket-Version: 13\r\n\r\n",
+           c.location);
+  int evfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in esa = {.sin_family = AF_INET, .sin_port = htons(s.port)};
+  inet_pton(AF_INET, "127.0.0.1", &esa.sin_addr);
+  CHECK(connect(evfd, (struct sockaddr *)&esa, sizeof esa) == 0);
+  fcntl(evfd, F_SETFL, O_NONBLOCK);
+  CHECK(send(evfd, ev_req, strlen(ev_req), 0) == (ssize_t)strlen(ev_req));
+  char evbuf[4096];
+  size_t evlen = 0;
+  for (int i = 0; i < 300 && !strstr(evbuf, "\r\n\r\n"); i++) {
+    run_both(&s, &c, 2);
+    ssize_t n = recv(evfd, evbuf + evlen, sizeof evbuf - 1 - evlen, 0);
+    if (n > 0) evlen += (size_t)n;
+    evbuf[evlen] = '\0';
+  }
+  /* RFC 6455 §1.3's key gives this accept value */
+  CHECK(strstr(evbuf, "HTTP/1.1 101") == evbuf);
+  CHECK(strstr(evbuf, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") != NULL);
+  size_t head = (size_t)(strstr(evbuf, "\r\n\r\n") + 4 - evbuf);
+
   /* DELETE ends it at once and frees the slot */
   CHECK(http_do(&s, "DELETE", c.location, NULL, "", 0, &r));
   CHECK_EQ(r.status, 200);
   CHECK_EQ(vg_server_session_count(s.srv), 0);
   CHECK(http_do(&s, "GET", "/healthz", NULL, "", 0, &r));
   CHECK(strstr(r.body, "\"sessions\":0") != NULL);
+  /* the event stream said so, then closed normally: an unmasked text
+   * frame with the closed state, then a close frame with code 1000 */
+  for (int i = 0; i < 100; i++) {
+    uv_run(&s.loop, UV_RUN_NOWAIT);
+    ssize_t n = recv(evfd, evbuf + evlen, sizeof evbuf - 1 - evlen, 0);
+    if (n > 0) evlen += (size_t)n;
+    else if (n == 0) break;
+  }
+  const uint8_t *f = (const uint8_t *)evbuf + head;
+  CHECK(evlen > head + 2);
+  CHECK_EQ(f[0], 0x81);
+  size_t flen = f[1] & 0x7f;
+  CHECK(flen < 126 && head + 2 + flen <= evlen);
+  char event[128];
+  snprintf(event, sizeof event, "%.*s", (int)flen, (const char *)f + 2);
+  CHECK(strstr(event, "\"type\":\"state\"") && strstr(event, "\"state\":\"closed\""));
+  const uint8_t *cf = f + 2 + flen;
+  CHECK(head + 2 + flen + 4 <= evlen);
+  CHECK_EQ(cf[0], 0x88);
+  CHECK_EQ((cf[2] << 8) | cf[3], 1000);
+  close(evfd);
   client_stop(&c);
   server_stop(&s);
 }
@@ -505,11 +552,11 @@ static void test_urls_name_each_address_once(void) {
   int n = vg_server_urls(s.srv, urls, sizeof urls);
   CHECK(n > 0);
   char want[64];
-  snprintf(want, sizeof want, "http://192.0.2.7:%u/\n", cfg.port);
+  snprintf(want, sizeof want, "https://192.0.2.7:%u/\n", cfg.port);
   CHECK_EQ(count_of(urls, want), 1);
   snprintf(want, sizeof want, "http://localhost:%u/\n", cfg.port);
   CHECK_EQ(count_of(urls, want), 1);
-  CHECK_EQ(count_of(urls, "http://"), 2); /* the bound loopback is the localhost line */
+  CHECK_EQ(count_of(urls, "://"), 2); /* the bound loopback is the localhost line */
   server_stop(&s);
 }
 
