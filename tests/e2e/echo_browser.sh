@@ -16,7 +16,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E2E_NAME=echo_browser
-# shellcheck source=lib/netns.sh
+# shellcheck source-path=SCRIPTDIR source=lib/netns.sh
 source "$here/lib/netns.sh"
 build=${1:?usage: echo_browser.sh BUILD_DIR}
 port=8080

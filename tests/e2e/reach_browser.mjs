@@ -9,7 +9,7 @@
 //        [--record-s 5] [--protocol udp|tcp] [--remote IP:PORT]
 //        [--local-ip IP] [--local-type host|prflx|...] [--server-remote-ip IP]
 //        [--first-candidate IP] [--max-connected-ms MS] [--median 0.6] [--margin 0.3]
-//        [--self-signed 1]
+//        [--window-s 0.5] [--self-signed 1]
 //
 // --protocol / --remote: the selected pair's protocol and the server
 // candidate it uses (getStats, as the page shows it); --local-ip /
@@ -19,6 +19,8 @@
 // the address the server saw the browser at (/api/sessions "remote");
 // --first-candidate: the first candidate address in the answer SDP;
 // --max-connected-ms: the page's "DTLS connected" mark, from the POST;
+// --record-s / --window-s / --median / --margin: the echo rule (how long
+// to record, the correlation window, the thresholds; lib/browser.mjs);
 // --self-signed 1: accept the server's self-signed certificate (an https
 // page: no insecure-origin flag is given, the page must be a secure
 // context by itself).
@@ -30,14 +32,16 @@
 // browser saw: every candidate pair with its state, and the answer's
 // candidates.
 
+import { writeFileSync } from 'node:fs';
 import {
   parseArgs, checker, launch, vg, waitFor, waitState, serverSessions, serverEmpty,
   printTimeline, recordEcho, checkEcho, readTransport, PASS_MEDIAN, PASS_MARGIN,
 } from './lib/browser.mjs';
+import { WINDOW_S } from './lib/audio.mjs';
 
 const args = parseArgs(process.argv, ['setup', 'url', 'speech', 'control', 'profile'],
-  { runs: 1, recordS: 5, median: PASS_MEDIAN, margin: PASS_MARGIN });
-for (const k of ['runs', 'recordS', 'median', 'margin']) args[k] = Number(args[k]);
+  { runs: 1, recordS: 5, windowS: WINDOW_S, median: PASS_MEDIAN, margin: PASS_MARGIN });
+for (const k of ['runs', 'recordS', 'windowS', 'median', 'margin']) args[k] = Number(args[k]);
 if (args.maxConnectedMs !== undefined) args.maxConnectedMs = Number(args.maxConnectedMs);
 const base = new URL(args.url);
 const total = checker(`[${args.setup}] `);
@@ -152,8 +156,15 @@ async function oneRun(page, run) {
     }
 
     await page.waitForTimeout(500); // let the jitter buffer settle
-    const echo = await recordEcho(page, { speech: args.speech, control: args.control, seconds: args.recordS });
+    const echo = await recordEcho(page, { speech: args.speech, control: args.control, seconds: args.recordS,
+      windowS: args.windowS });
     checkEcho(c, echo, { median: args.median, margin: args.margin });
+    if (process.env.VOXGATE_E2E_SAVE_REC) {
+      // The echo as analysed (mono float32 at ANALYSIS_RATE), for offline study.
+      const f = `${process.env.VOXGATE_E2E_SAVE_REC}/${args.setup}-${process.pid}-${run}.f32`;
+      writeFileSync(f, Buffer.from(echo.recorded.buffer));
+      console.log(`recording saved: ${f}`);
+    }
     rec.speech = echo.right.median;
     rec.control = echo.control.median;
 

@@ -34,12 +34,13 @@
 # Env: VOXGATE_E2E_KEEP=1 keeps the work directory (per set-up: server log,
 # browser log, sshd/ssh/relay logs); VOXGATE_E2E_LOG_LEVEL (default info)
 # is the server's --log-level; VOXGATE_E2E_IMPAIR=relay forces (g)'s
-# userspace relay even where netem exists.
+# userspace relay even where netem exists; VOXGATE_E2E_SAVE_REC=DIR saves
+# each recorded echo (float32, 8 kHz) for offline study.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E2E_NAME=reachability
-# shellcheck source=lib/netns.sh
+# shellcheck source-path=SCRIPTDIR source=lib/netns.sh
 source "$here/lib/netns.sh"
 
 usage() { echo "usage: reachability.sh BUILD_DIR [--quick | --runs N] [a b c d e f g]" >&2; exit 2; }
@@ -367,9 +368,9 @@ EOF
   IMPAIR=$how
   server_up --public-ip 10.79.70.1
   URL="http://10.79.70.1:$port/?raw=1"
-  # Loss and jitter cost correlation (concealed frames, time-stretching);
-  # the thresholds are justified in tests/e2e/README.md.
-  EXPECT=(--protocol udp --remote "10.79.70.1:$port" --median "$LOSSY_MEDIAN" --margin "$LOSSY_MARGIN" --record-s "$LOSSY_RECORD_S")
+  # Loss and jitter warp the echo (concealed frames, time-stretching): the
+  # correlation uses shorter windows, see LOSSY_WINDOW_S.
+  EXPECT=(--protocol udp --remote "10.79.70.1:$port" --window-s "$LOSSY_WINDOW_S" --record-s "$LOSSY_RECORD_S")
   AFTER=after_g
 }
 after_g() {
@@ -390,15 +391,15 @@ after_g() {
   grep -q '^IMPAIR up' "$dir/relay.log" || fail "the relay reported no counts"
 }
 # (g)'s echo rule, from measurements (tests/e2e/README.md, "Loss, delay and
-# the correlation rule"): under this impairment the right sentence scored
-# 0.70-0.95 over 23 runs (median 0.92), the control 0.25-0.31. The jitter
-# buffer's time-stretching warps some 0.5 s windows, so the recording is
-# longer (8 s, ~13 windows with sound, for a steadier median) and the median
-# threshold is 0.5 instead of 0.6 (the worst run, 0.70, was 0.1 from 0.6),
-# still above the highest control measured in any set-up (0.34); the margin
-# over the control stays 0.3, the clean set-ups' rule.
-LOSSY_MEDIAN=0.5
-LOSSY_MARGIN=0.3
+# the correlation rule"): the thresholds stay TESTING.md's (median >= 0.6,
+# >= 0.3 above the control); what changes is the window. Under loss the
+# jitter buffer conceals frames and stretches time every few hundred ms; in
+# 0.5 s windows that pulled single runs' medians down to 0.61-0.77 (5 of 60
+# runs; one passed the margin by 0.03), while 0.25 s windows fit between
+# those events: over 37 lossy echoes the right sentence's median was
+# 0.90-0.95 (lower quartile >= 0.86), the control's 0.40-0.46. 8 s of
+# recording gives ~25 such windows.
+LOSSY_WINDOW_S=0.25
 LOSSY_RECORD_S=8
 
 # ---- the run ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 // Used by echo_browser.mjs and reach_browser.mjs.
 
 import { chromium } from 'playwright-core';
-import { readWav, resample, windowedCorrelation, ANALYSIS_RATE } from './audio.mjs';
+import { readWav, resample, windowedCorrelation, ANALYSIS_RATE, WINDOW_S } from './audio.mjs';
 
 export const PASS_MEDIAN = 0.6;   // median window correlation for the right sentence
 export const PASS_MARGIN = 0.3;   // ... and by how much it must beat the control
@@ -121,15 +121,16 @@ export function printTimeline(tl, w = tl) {
 }
 
 // Records `seconds` of the echo as the page plays it and correlates it, in
-// 0.5 s windows (lib/audio.mjs), with the sentence the microphone plays and
-// with a control sentence. Prints the per-window numbers; returns
-// { right, control } (windowedCorrelation results).
-export async function recordEcho(page, { speech, control, seconds }) {
+// windows of windowS (0.5 s unless told; lib/audio.mjs), with the sentence
+// the microphone plays and with a control sentence. Prints the per-window numbers; returns
+// { right, control } (windowedCorrelation results) and the recording
+// (Float32Array at ANALYSIS_RATE).
+export async function recordEcho(page, { speech, control, seconds, windowS = WINDOW_S }) {
   const rec = await page.evaluate((s) => window.voxgate.tapRemote(s), seconds);
   const recorded = resample(Float32Array.from(rec.samples), rec.sampleRate, ANALYSIS_RATE);
   const sp = readWav(speech), ct = readWav(control);
-  const right = windowedCorrelation(recorded, resample(sp.samples, sp.rate));
-  const ctl = windowedCorrelation(recorded, resample(ct.samples, ct.rate));
+  const right = windowedCorrelation(recorded, resample(sp.samples, sp.rate), ANALYSIS_RATE, windowS);
+  const ctl = windowedCorrelation(recorded, resample(ct.samples, ct.rate), ANALYSIS_RATE, windowS);
   console.log(`recorded ${rec.samples.length} samples at ${rec.sampleRate} Hz, peak window RMS ` +
     `${(20 * Math.log10(right.peakRms + 1e-12)).toFixed(1)} dBFS, ${right.speechWindows}/${right.totalWindows} windows with sound`);
   console.log(`  speech  per window: ${right.windows.map((x) => x.corr.toFixed(2)).join(' ')}`);
@@ -137,7 +138,7 @@ export async function recordEcho(page, { speech, control, seconds }) {
   console.log(`  control per window: ${ctl.windows.map((x) => x.corr.toFixed(2)).join(' ')}`);
   console.log(`CORRELATION speech=${right.median.toFixed(3)} control=${ctl.median.toFixed(3)} ` +
     `margin=${(right.median - ctl.median).toFixed(3)}`);
-  return { right, control: ctl };
+  return { right, control: ctl, recorded };
 }
 
 // The four echo checks (TESTING.md's rule, thresholds overridable).
