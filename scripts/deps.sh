@@ -5,7 +5,7 @@
 #   scripts/deps.sh bench   the build plus what bench/ needs (libcurl)
 set -eu
 BUILD="build-essential cmake pkg-config libssl-dev libsrtp2-dev libuv1-dev libhttp-parser-dev libjansson-dev libopus-dev libwslay-dev libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us"
-TEST="clang libclang-rt-14-dev openssl"
+TEST="clang libclang-rt-14-dev openssl pocketsphinx-testdata flite sox python3-websockets"
 BENCH="libcurl4-openssl-dev iproute2"
 case "${1:-build}" in
   build) want="$BUILD" ;;

@@ -100,9 +100,11 @@ static void whip_post(vg_server_t *srv, const vg_http_request_t *req, const vg_a
   if (!vg_http_content_type_is(req, "application/sdp"))
     return text(r, 415, "WHIP offers must be sent as Content-Type: application/sdp");
   char mode[32];
+  vg_mode_t m = VG_MODE_ECHO;
   int q = vg_http_query_param(req, "mode", mode, sizeof mode);
-  if (q != VG_ENOTFOUND && (q < 0 || strcmp(mode, "echo") != 0))
-    return text(r, 400, "unknown mode (this server supports mode=echo)");
+  if (q >= 0 && strcmp(mode, "transcribe") == 0) m = VG_MODE_TRANSCRIBE;
+  else if (q != VG_ENOTFOUND && (q < 0 || strcmp(mode, "echo") != 0))
+    return text(r, 400, "unknown mode (this server supports mode=echo and mode=transcribe)");
   if (srv->n_sessions >= srv->cfg.max_sessions) {
     text(r, 503, "the server is at its session limit (--max-sessions); retry shortly");
     vg_http_reply_header(r, "Retry-After", RETRY_AFTER);
@@ -113,8 +115,14 @@ static void whip_post(vg_server_t *srv, const vg_http_request_t *req, const vg_a
   if (!answer) return text(r, 500, "out of memory");
   char msg[256];
   vg_session_t *s;
-  int n = vg_server_session_create(srv, VG_MODE_ECHO, (const char *)req->body, req->body_len,
-                                   local, answer, ANSWER_CAP, &s, msg, sizeof msg);
+  int n = vg_server_session_create(srv, m, (const char *)req->body, req->body_len, local, answer,
+                                   ANSWER_CAP, &s, msg, sizeof msg);
+  if (n == VG_ELIMIT) {
+    free(answer);
+    text(r, 503, "every speech recognizer is busy (--asr-streams); retry shortly");
+    vg_http_reply_header(r, "Retry-After", RETRY_AFTER);
+    return;
+  }
   if (n < 0) {
     free(answer);
     if (!msg[0]) snprintf(msg, sizeof msg, "%s", vg_strerror(n));
@@ -156,17 +164,35 @@ static void session_events(vg_server_t *srv, const vg_http_request_t *req, const
   r->ws_conn = slot;
 }
 
+/* GET /whip/<id>/transcript: every final so far (nothing is trimmed, however
+ * long the session) and the current partial. */
+static void session_transcript(vg_server_t *srv, const vg_http_request_t *req, const char *id,
+                               vg_http_reply_t *r) {
+  if (!authorized(srv, req)) return unauthorized(r);
+  vg_session_t *s = vg_server_session_find(srv, id);
+  if (!s) return text(r, 404, "no such session (it ended, or never existed)");
+  if (s->mode != VG_MODE_TRANSCRIBE) return text(r, 404, "this is not a transcribe session");
+  json_t *finals = json_array();
+  for (size_t i = 0; finals && i < s->n_finals; i++)
+    json_array_append_new(finals, json_pack("{s:s, s:f, s:f, s:f}", "text", s->finals[i].text,
+                                            "start", s->finals[i].start, "end", s->finals[i].end,
+                                            "latency_ms", s->finals[i].latency_ms));
+  json_reply(r, json_pack("{s:s, s:s, s:o, s:s?}", "id", s->id, "engine",
+                          vg_asr_engine_name(srv->asr), "finals", finals, "partial", s->partial));
+}
+
 static void whip_resource(vg_server_t *srv, const vg_http_request_t *req, vg_http_reply_t *r) {
   const char *id = req->path + strlen(WHIP_PREFIX);
   const char *slash = strchr(id, '/');
   if (slash) {
     char sid[VG_SESSION_ID_LEN + 1];
     size_t n = (size_t)(slash - id);
-    if (n > VG_SESSION_ID_LEN || strcmp(slash, "/events") != 0 || req->method != VG_HTTP_GET)
-      return text(r, 404, "not found");
+    if (n > VG_SESSION_ID_LEN || req->method != VG_HTTP_GET) return text(r, 404, "not found");
     memcpy(sid, id, n);
     sid[n] = '\0';
-    return session_events(srv, req, sid, r);
+    if (strcmp(slash, "/events") == 0) return session_events(srv, req, sid, r);
+    if (strcmp(slash, "/transcript") == 0) return session_transcript(srv, req, sid, r);
+    return text(r, 404, "not found");
   }
   if (req->method == VG_HTTP_OPTIONS) {
     r->status = 204;
@@ -205,12 +231,12 @@ static void whip_resource(vg_server_t *srv, const vg_http_request_t *req, vg_htt
 }
 
 static json_t *session_json(const vg_session_t *s, vg_time_t now) {
-  vg_rtc_stats_t st;
-  vg_rtc_get_stats(s->rtc, &st);
+  vg_rtc_stats_t st = {0};
+  if (s->rtc) vg_rtc_get_stats(s->rtc, &st);
   char remote[VG_ADDR_STRLEN] = "";
   if (s->has_remote) vg_addr_format(&s->remote, remote, sizeof remote);
-  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "id", s->id,
-                   "mode", "echo", "state", s->state, "remote", remote, "transport",
+  json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "id", s->id,
+                   "mode", vg_mode_name(s->mode), "state", s->state, "remote", remote, "transport",
                    !s->has_remote ? "" : s->remote.transport == VG_TRANSPORT_TCP ? "tcp" : "udp",
                    "packets_in", (json_int_t)st.packets_in, "packets_out", (json_int_t)st.packets_out,
                    "bytes_in", (json_int_t)st.bytes_in, "bytes_out", (json_int_t)st.bytes_out,
@@ -218,6 +244,15 @@ static json_t *session_json(const vg_session_t *s, vg_time_t now) {
                    /* RFC 3550 jitter is in RTP units: 48 per ms for Opus */
                    "jitter_ms", st.jitter / 48.0, "rtt_ms", st.rtt / 1000.0,
                    "age_s", (now - s->created_at) / 1e6);
+  if (o && s->tr) {
+    vg_transcribe_stats_t ts;
+    vg_transcriber_get_stats(s->tr, &ts);
+    json_object_set_new(o, "asr", json_pack("{s:f, s:f, s:f, s:I, s:I}", "audio_s", ts.audio_s,
+                                            "queued_s", ts.queued_s, "dropped_s", ts.dropped_s,
+                                            "finals", (json_int_t)ts.finals, "concealed_frames",
+                                            (json_int_t)ts.concealed_frames));
+  }
+  return o;
 }
 
 void vg_api_handle(void *ud, const vg_http_request_t *req, const vg_addr_t *local,
@@ -248,10 +283,14 @@ void vg_api_handle(void *ud, const vg_http_request_t *req, const vg_addr_t *loca
     return text(r, 405, "this path only answers GET");
   }
   if (strcmp(path, "/healthz") == 0) {
-    return json_reply(r, json_pack("{s:s, s:I, s:I, s:f}", "status", "ok", "sessions",
-                                   (json_int_t)srv->n_sessions, "sessions_total",
+    /* The server opens its port only once the speech engine is loaded, so
+     * answering at all means ready. */
+    return json_reply(r, json_pack("{s:s, s:I, s:I, s:f, s:{s:s, s:b, s:I}}", "status", "ok",
+                                   "sessions", (json_int_t)srv->n_sessions, "sessions_total",
                                    (json_int_t)srv->sessions_total, "uptime_s",
-                                   (vg_server_now() - srv->started_at) / 1e6));
+                                   (vg_server_now() - srv->started_at) / 1e6, "asr", "engine",
+                                   vg_asr_engine_name(srv->asr), "ready", 1, "streams",
+                                   (json_int_t)srv->cfg.asr_streams));
   }
   if (strcmp(path, "/api/sessions") == 0) {
     /* It lists the browsers' addresses: as private as WHIP itself. */

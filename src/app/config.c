@@ -16,6 +16,8 @@ void vg_config_defaults(vg_config_t *c) {
   c->port = DEFAULT_PORT;
   c->max_sessions = DEFAULT_MAX_SESSIONS;
   c->log_level = VG_LOG_INFO;
+  snprintf(c->asr, sizeof c->asr, "pocketsphinx");
+  c->asr_streams = 4;
 }
 
 const char *vg_config_usage(void) {
@@ -36,6 +38,13 @@ const char *vg_config_usage(void) {
          "  --tls-key FILE     its PEM private key (env VOXGATE_TLS_KEY)\n"
          "  --tls-cert-out F   write the certificate in use to F, to install as trusted\n"
          "                     (env VOXGATE_TLS_CERT_OUT)\n"
+         "  --asr SPEC         speech engine for mode=transcribe: pocketsphinx (default),\n"
+         "                     exec:COMMAND (your program: 16 kHz s16le PCM on stdin, JSON\n"
+         "                     lines on stdout), ws://HOST:PORT/PATH (a Vosk server)\n"
+         "                     (env VOXGATE_ASR)\n"
+         "  --asr-grammar F    JSGF grammar for a command vocabulary (env VOXGATE_ASR_GRAMMAR)\n"
+         "  --asr-streams N    concurrent transcribe sessions (env VOXGATE_ASR_STREAMS, 4)\n"
+         "  --workers N        recognition threads (env VOXGATE_WORKERS, one per core)\n"
          "  --help             this text\n"
          "\n"
          "Open 8080/tcp and 8080/udp (or your --port) in a firewall; nothing else.\n";
@@ -110,6 +119,20 @@ static int apply(vg_config_t *c, const char *name, const char *v, char *err, siz
       return VG_EINVAL;
     }
     snprintf(dst, VG_CONFIG_PATH_MAX, "%s", v);
+  } else if (strcmp(name, "asr") == 0 || strcmp(name, "asr-grammar") == 0) {
+    char *dst = strcmp(name, "asr") == 0 ? c->asr : c->asr_grammar;
+    if (!*v || strlen(v) >= VG_CONFIG_PATH_MAX) {
+      snprintf(err, cap, "--%s needs a value shorter than %d characters", name, VG_CONFIG_PATH_MAX);
+      return VG_EINVAL;
+    }
+    snprintf(dst, VG_CONFIG_PATH_MAX, "%s", v);
+  } else if (strcmp(name, "asr-streams") == 0 || strcmp(name, "workers") == 0) {
+    if (parse_uint(v, 1, 256, &n) < 0) {
+      snprintf(err, cap, "--%s '%s' must be a number from 1 to 256", name, v);
+      return VG_EINVAL;
+    }
+    if (strcmp(name, "workers") == 0) c->workers = n;
+    else c->asr_streams = n;
   } else if (strcmp(name, "log-level") == 0) {
     int l = vg_log_level_parse(v);
     if (l < 0) {
@@ -132,7 +155,9 @@ int vg_config_from_env(vg_config_t *c, const char *(*getenv_fn)(const char *), c
               {"VOXGATE_PUBLIC_IP", "public-ip"}, {"VOXGATE_TOKEN", "token"},
               {"VOXGATE_MAX_SESSIONS", "max-sessions"}, {"VOXGATE_LOG_LEVEL", "log-level"},
               {"VOXGATE_TLS_CERT", "tls-cert"},       {"VOXGATE_TLS_KEY", "tls-key"},
-              {"VOXGATE_TLS_CERT_OUT", "tls-cert-out"}};
+              {"VOXGATE_TLS_CERT_OUT", "tls-cert-out"}, {"VOXGATE_ASR", "asr"},
+              {"VOXGATE_ASR_GRAMMAR", "asr-grammar"},  {"VOXGATE_ASR_STREAMS", "asr-streams"},
+              {"VOXGATE_WORKERS", "workers"}};
   for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
     const char *v = getenv_fn(vars[i].env);
     if (!v || !*v) continue;

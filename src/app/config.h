@@ -10,6 +10,10 @@
  *   --tls-cert FILE    VOXGATE_TLS_CERT       none: a self-signed certificate made at start
  *   --tls-key FILE     VOXGATE_TLS_KEY        none (may be the certificate file)
  *   --tls-cert-out F   VOXGATE_TLS_CERT_OUT   none: write the certificate in use, to trust it
+ *   --asr SPEC         VOXGATE_ASR            pocketsphinx (or exec:COMMAND, ws://HOST:PORT/PATH)
+ *   --asr-grammar F    VOXGATE_ASR_GRAMMAR    none: a JSGF command grammar (pocketsphinx)
+ *   --asr-streams N    VOXGATE_ASR_STREAMS    4: concurrent transcribe sessions
+ *   --workers N        VOXGATE_WORKERS        one per core: recognition threads
  */
 #ifndef VG_APP_CONFIG_H
 #define VG_APP_CONFIG_H
@@ -38,6 +42,10 @@ typedef struct {
   char tls_cert[VG_CONFIG_PATH_MAX];     /* "" = generate */
   char tls_key[VG_CONFIG_PATH_MAX];
   char tls_cert_out[VG_CONFIG_PATH_MAX]; /* "" = do not write */
+  char asr[VG_CONFIG_PATH_MAX];          /* engine spec */
+  char asr_grammar[VG_CONFIG_PATH_MAX];  /* "" = none */
+  size_t asr_streams;
+  size_t workers;                        /* 0 = one per core */
   bool help;
 } vg_config_t;
 

@@ -162,6 +162,11 @@ static void session_destroy(vg_session_t *s) {
   srv->n_sessions--;
   vg_rtc_destroy(s->rtc);
   s->rtc = NULL;
+  vg_transcriber_destroy(s->tr);
+  s->tr = NULL;
+  for (size_t i = 0; i < s->n_finals; i++) free(s->finals[i].text);
+  free(s->finals);
+  free(s->partial);
   uv_timer_stop(&s->timer);
   uv_close((uv_handle_t *)&s->timer, session_freed);
 }
@@ -191,6 +196,11 @@ static void on_event(vg_session_t *s, vg_time_t now, const vg_rtc_event_t *ev) {
     emit_state(s, NULL);
     break;
   case VG_RTC_EV_AUDIO:
+    if (s->tr) {
+      vg_transcriber_push(s->tr, now, ev->u.audio.seq, ev->u.audio.timestamp, ev->u.audio.payload,
+                          ev->u.audio.payload_len);
+      break;
+    }
     /* echo: the caller's own Opus frame, back on our SSRC, same timestamp */
     if (vg_rtc_send_audio(s->rtc, now, ev->u.audio.timestamp, ev->u.audio.marker,
                           ev->u.audio.payload, ev->u.audio.payload_len) < 0)
@@ -209,6 +219,76 @@ static void on_event(vg_session_t *s, vg_time_t now, const vg_rtc_event_t *ev) {
 }
 
 static void on_timer(uv_timer_t *t);
+
+const char *vg_mode_name(vg_mode_t m) { return m == VG_MODE_TRANSCRIBE ? "transcribe" : "echo"; }
+
+/* ---- transcription ------------------------------------------------------ */
+
+/* Results from the worker, on the loop thread: to the event stream and the
+ * transcript. Returns 1 when the session (and its transcriber) is gone. */
+static int on_transcript(void *ud, const vg_transcribe_event_t *ev) {
+  vg_session_t *s = ud;
+  json_t *j = NULL;
+  switch (ev->kind) {
+  case VG_TRANSCRIBE_PARTIAL:
+    free(s->partial);
+    s->partial = strdup(ev->text);
+    j = json_pack("{s:s, s:s, s:f}", "type", "partial", "text", ev->text, "start", ev->start);
+    break;
+  case VG_TRANSCRIBE_FINAL:
+    if (s->n_finals == s->cap_finals) {
+      size_t cap = s->cap_finals ? s->cap_finals * 2 : 16;
+      vg_final_t *f = realloc(s->finals, cap * sizeof *f);
+      if (!f) break;
+      s->finals = f;
+      s->cap_finals = cap;
+    }
+    s->finals[s->n_finals++] = (vg_final_t){strdup(ev->text), ev->start, ev->end, ev->latency_ms};
+    free(s->partial);
+    s->partial = NULL;
+    VG_LOG(VG_LOG_INFO, s->id, "final (%.0f ms after speech): %s", ev->latency_ms, ev->text);
+    j = json_pack("{s:s, s:s, s:f, s:f, s:f}", "type", "final", "text", ev->text, "start", ev->start,
+                  "end", ev->end, "latency_ms", ev->latency_ms);
+    break;
+  case VG_TRANSCRIBE_ERROR:
+    VG_LOG(VG_LOG_WARN, s->id, "speech engine: %s", ev->text);
+    j = json_pack("{s:s, s:s}", "type", "error", "text", ev->text);
+    break;
+  case VG_TRANSCRIBE_LAG:
+    j = json_pack("{s:s, s:s, s:f}", "type", "lag", "text", ev->text, "dropped_s", ev->dropped_s);
+    break;
+  case VG_TRANSCRIBE_DONE:
+    vg_session_emit(s, json_pack("{s:s}", "type", "done"));
+    if (s->finishing) {
+      session_destroy(s);
+      return 1;
+    }
+    return 0;
+  }
+  vg_session_emit(s, j);
+  return 0;
+}
+
+static void on_finish_timeout(uv_timer_t *t) {
+  vg_session_t *s = t->data;
+  VG_LOG(VG_LOG_WARN, s->id, "the speech engine did not finish in time; ending the session");
+  session_destroy(s);
+}
+
+/* The media has ended. An echo session goes at once; a transcribe session
+ * first lets the engine finish the last utterance (nothing heard is lost),
+ * within VG_SESSION_FINISH_TIMEOUT_MS. */
+static void session_closed(vg_session_t *s) {
+  if (!s->tr) {
+    session_destroy(s);
+    return;
+  }
+  if (s->finishing) return;
+  s->finishing = true;
+  vg_peer_table_remove(s->srv->peers, s); /* no more media */
+  vg_transcriber_finish(s->tr);
+  uv_timer_start(&s->timer, on_finish_timeout, VG_SESSION_FINISH_TIMEOUT_MS, 0);
+}
 
 /* Moves everything the peer queued onto the wire and into the application,
  * then re-arms its timer (or ends it). */
@@ -230,7 +310,7 @@ static void session_service(vg_session_t *s, vg_time_t now) {
     if (!any) break;
   }
   if (s->closed) {
-    session_destroy(s);
+    session_closed(s);
     return;
   }
   vg_time_t due = vg_rtc_poll_timeout(s->rtc);
@@ -297,10 +377,20 @@ int vg_server_session_create(vg_server_t *srv, vg_mode_t mode, const char *offer
     free(s);
     return r;
   }
+  if (mode == VG_MODE_TRANSCRIBE) {
+    vg_transcriber_config_t tc = {.workers = srv->workers, .engine = srv->asr, .sid = s->id,
+                                  .on_event = on_transcript, .ud = s};
+    if ((r = vg_transcriber_create(&tc, &s->tr, why, why_cap)) < 0) {
+      vg_rtc_destroy(s->rtc);
+      free(s);
+      return r;
+    }
+  }
   vg_rtc_candidate_t cands[VG_RTC_MAX_LOCAL_CANDIDATES];
   size_t n = build_candidates(srv, http_local, cands, VG_RTC_MAX_LOCAL_CANDIDATES);
   if (n == 0) {
     snprintf(why, why_cap, "the server has no address to advertise (use --public-ip)");
+    vg_transcriber_destroy(s->tr);
     vg_rtc_destroy(s->rtc);
     free(s);
     return VG_ESTATE;
@@ -312,6 +402,7 @@ int vg_server_session_create(vg_server_t *srv, vg_mode_t mode, const char *offer
   if (r >= 0 && (r = vg_peer_table_add(srv->peers, vg_rtc_local_ufrag(s->rtc), s)) < 0)
     snprintf(why, why_cap, "cannot register the session: %s", vg_strerror(r));
   if (r < 0) {
+    vg_transcriber_destroy(s->tr);
     vg_rtc_destroy(s->rtc);
     free(s);
     return r;
@@ -325,7 +416,7 @@ int vg_server_session_create(vg_server_t *srv, vg_mode_t mode, const char *offer
   srv->sessions_total++;
   char a[VG_ADDR_STRLEN];
   vg_addr_format(&cands[0].addr, a, sizeof a);
-  VG_LOG(VG_LOG_INFO, s->id, "new echo session; %zu candidate(s), first %s", n, a);
+  VG_LOG(VG_LOG_INFO, s->id, "new %s session; %zu candidate(s), first %s", vg_mode_name(mode), n, a);
   session_service(s, s->created_at);
   *out = s;
   return alen;
@@ -404,6 +495,22 @@ int vg_server_create(uv_loop_t *loop, const vg_config_t *cfg, vg_server_t **out,
     snprintf(err, cap, "out of memory");
     goto fail;
   }
+  /* Recognition is ready before the port opens: the model loads here, not
+   * when a user presses Start. */
+  if ((r = vg_workers_create(loop, cfg->workers, &srv->workers)) < 0) {
+    snprintf(err, cap, "cannot start worker threads: %s", uv_strerror(r));
+    goto fail;
+  }
+  vg_time_t t0 = vg_server_now();
+  vg_asr_options_t ao = {.grammar = cfg->asr_grammar[0] ? cfg->asr_grammar : NULL,
+                         .max_streams = cfg->asr_streams};
+  char aerr[256];
+  if ((r = vg_asr_engine_create(cfg->asr, &ao, &srv->asr, aerr, sizeof aerr)) < 0) {
+    snprintf(err, cap, "speech engine '%s': %s", cfg->asr, aerr);
+    goto fail;
+  }
+  VG_LOG(VG_LOG_INFO, NULL, "speech engine %s ready in %lld ms (%zu streams)",
+         vg_asr_engine_name(srv->asr), (long long)(vg_server_now() - t0) / 1000, cfg->asr_streams);
   if ((r = vg_udp_open(loop, bind, cfg->port, on_datagram, srv, &srv->udp)) < 0) {
     snprintf(err, cap, "cannot open UDP port %u: %s", cfg->port, uv_strerror(r));
     goto fail;
@@ -437,12 +544,15 @@ void vg_server_shutdown(vg_server_t *srv) {
   }
   vg_udp_close(srv->udp);
   vg_tcp_close(srv->tcp);
+  vg_workers_destroy(srv->workers); /* after every session's job is gone */
   srv->udp = NULL;
   srv->tcp = NULL;
+  srv->workers = NULL;
 }
 
 void vg_server_destroy(vg_server_t *srv) {
   if (!srv) return;
+  vg_asr_engine_destroy(srv->asr);
   vg_tls_ctx_destroy(srv->tls);
   vg_peer_table_destroy(srv->peers);
   vg_dtls_cert_destroy(srv->cert);

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "app/server.h"
+#include "app/transcribe.h"
 #include "base/time.h"
 #include "core/peer_table.h"
 #include "core/rtc.h"
@@ -17,7 +18,17 @@
 
 typedef enum {
   VG_MODE_ECHO = 0,
+  VG_MODE_TRANSCRIBE,
 } vg_mode_t;
+
+/* One recognised utterance, kept for GET /whip/<id>/transcript. */
+typedef struct {
+  char *text; /* owned */
+  double start, end, latency_ms;
+} vg_final_t;
+
+/* How long a finished transcribe session waits for its last results. */
+#define VG_SESSION_FINISH_TIMEOUT_MS 5000
 
 typedef struct vg_session {
   struct vg_server *srv;     /* borrowed */
@@ -32,6 +43,12 @@ typedef struct vg_session {
   bool closed;
   bool in_service;           /* guards against destroying while servicing */
   vg_tcp_conn_t *subs[VG_SESSION_MAX_SUBSCRIBERS]; /* borrowed: event WebSockets */
+  /* transcribe mode */
+  vg_transcriber_t *tr;      /* owned; NULL in echo mode */
+  vg_final_t *finals;        /* owned array: the whole transcript, never trimmed */
+  size_t n_finals, cap_finals;
+  char *partial;             /* owned; the current hypothesis, NULL when none */
+  bool finishing;            /* media ended; waiting for the last results */
   struct vg_session *prev, *next;
 } vg_session_t;
 
@@ -40,6 +57,8 @@ struct vg_server {
   vg_config_t cfg;
   vg_dtls_cert_t *cert;      /* owned; shared by every session */
   vg_tls_ctx_t *tls;         /* owned; HTTPS on the shared TCP port */
+  vg_workers_t *workers;     /* owned; recognition threads */
+  vg_asr_engine_t *asr;      /* owned; loaded before the port opens */
   vg_peer_table_t *peers;    /* owned */
   vg_udp_t *udp;             /* owned (closed through libuv) */
   vg_tcp_t *tcp;             /* owned (closed through libuv) */
@@ -59,6 +78,7 @@ int vg_server_session_create(vg_server_t *srv, vg_mode_t mode, const char *offer
                              const vg_addr_t *http_local, char *answer, size_t cap,
                              vg_session_t **out, char *why, size_t why_cap);
 vg_session_t *vg_server_session_find(vg_server_t *srv, const char *id);
+const char *vg_mode_name(vg_mode_t m);
 /* Ends a session now (BYE and close_notify go out first). */
 void vg_server_session_end(vg_session_t *s);
 

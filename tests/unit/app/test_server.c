@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <opus/opus.h>
 #include <uv.h>
 
 #include "app/config.h"
@@ -39,12 +40,14 @@ static uint16_t test_port(int salt) {
 }
 
 static bool server_start(server_t *s, int salt, const char *token, size_t max_sessions) {
+  /* one recognizer is enough here, and loads fastest */
   vg_config_t cfg;
   char err[256];
   vg_config_defaults(&cfg);
   s->port = test_port(salt);
   cfg.port = s->port;
   cfg.max_sessions = max_sessions;
+  cfg.asr_streams = 1;
   if (vg_addr_parse(&cfg.bind, "127.0.0.1", 0, VG_TRANSPORT_UDP) < 0) return false;
   cfg.has_bind = true;
   if (token) snprintf(cfg.token, sizeof cfg.token, "%s", token);
@@ -167,6 +170,7 @@ typedef struct {
   vg_rtc_t *rtc;
   int fd;
   bool udp_blocked;     /* drop every UDP transmit, as a firewall would */
+  bool quiet;           /* send no numbered test frames (the test sends its own audio) */
   int tcp_fd;           /* ICE-TCP (active) to the server's passive candidate */
   vg_addr_t tcp_local;  /* our end of it, as the server sees it */
   vg_addr_t tcp_remote; /* the server's candidate */
@@ -185,7 +189,7 @@ static void frame(uint32_t i, uint8_t *p) {
   memcpy(p, &i, sizeof i);
 }
 
-static bool client_start(client_t *c, server_t *s) {
+static bool client_start_mode(client_t *c, server_t *s, const char *mode) {
   memset(c, 0, sizeof *c);
   vg_rtc_config_t rc = {.role = VG_RTC_ROLE_CLIENT};
   if (vg_dtls_cert_create(&c->cert) < 0) return false;
@@ -194,8 +198,10 @@ static bool client_start(client_t *c, server_t *s) {
   char offer[4096];
   int n = vg_rtc_create_offer(c->rtc, offer, sizeof offer);
   response_t r;
-  if (n <= 0 || !http_do(s, "POST", "/whip?mode=echo", "Content-Type: application/sdp\r\n", offer,
-                         (size_t)n, &r) || r.status != 201) {
+  char path[64];
+  snprintf(path, sizeof path, "/whip?mode=%s", mode);
+  if (n <= 0 || !http_do(s, "POST", path, "Content-Type: application/sdp\r\n", offer, (size_t)n, &r) ||
+      r.status != 201) {
     fprintf(stderr, "  POST /whip: %d %s\n", r.status, r.body);
     return false;
   }
@@ -208,6 +214,8 @@ static bool client_start(client_t *c, server_t *s) {
   fcntl(c->fd, F_SETFL, O_NONBLOCK);
   return true;
 }
+
+static bool client_start(client_t *c, server_t *s) { return client_start_mode(c, s, "echo"); }
 
 static void client_stop(client_t *c) {
   vg_rtc_destroy(c->rtc);
@@ -265,7 +273,7 @@ static void client_pump(client_t *c) {
   }
   tcp_recv(c, now);
   if (vg_rtc_poll_timeout(c->rtc) <= now) (void)vg_rtc_handle_timeout(c->rtc, now);
-  if (c->connected && (uint64_t)now >= c->next_frame_us) {
+  if (c->connected && !c->quiet && (uint64_t)now >= c->next_frame_us) {
     uint8_t f[FRAME_LEN];
     frame(c->sent, f);
     if (vg_rtc_send_audio(c->rtc, now, c->sent * 960, false, f, sizeof f) == VG_OK) c->sent++;
@@ -527,6 +535,73 @@ static void test_echo_over_ice_tcp_when_udp_is_blocked(void) {
   server_stop(&s);
 }
 
+/* Transcribe mode end to end: a real recording (PocketSphinx's test data,
+ * "go forward ten meters"), Opus-encoded, sent at real-time pace over UDP;
+ * the server decodes it on a worker and the transcript has the words. */
+static void test_transcribe_session(void) {
+  vg_log_set_level(VG_LOG_WARN);
+  FILE *f = fopen("/usr/share/pocketsphinx/test/data/goforward.raw", "rb");
+  CHECK(f != NULL);
+  static int16_t pcm[16000 * 8];
+  size_t lead = 8000, speech = fread(pcm + lead, 2, 16000 * 5, f);
+  fclose(f);
+  CHECK(speech > 16000);
+  size_t total = lead + speech + 24000; /* 0.5 s before, 1.5 s after */
+  uint32_t x = 1;
+  for (size_t i = 0; i < total; i++) {
+    x = x * 1103515245u + 12345u;
+    int16_t noise = (int16_t)((x >> 16) % 21) - 10; /* a real mic is never all zeros */
+    if (i < lead || i >= lead + speech) pcm[i] = noise;
+  }
+  server_t s;
+  CHECK(server_start(&s, 4, NULL, 10));
+  client_t c;
+  CHECK(client_start_mode(&c, &s, "transcribe"));
+  c.quiet = true;
+  for (int i = 0; i < 2000 && !c.connected; i++) run_both(&s, &c, 1);
+  CHECK(c.connected);
+  int err;
+  /* RFC 7587: the RTP clock is 48 kHz whatever rate Opus encodes */
+  OpusEncoder *enc = opus_encoder_create(16000, 1, OPUS_APPLICATION_VOIP, &err);
+  CHECK(enc != NULL);
+  uint64_t next = uv_hrtime();
+  for (size_t off = 0; off + 320 <= total; off += 320) {
+    uint8_t pkt[400];
+    int n = opus_encode(enc, pcm + off, 320, pkt, sizeof pkt);
+    CHECK(n > 0);
+    CHECK(vg_rtc_send_audio(c.rtc, now_us(), (uint32_t)(off / 320) * 960, off == 0, pkt, (size_t)n) == VG_OK);
+    next += 20000000ull;
+    while (uv_hrtime() < next) run_both(&s, &c, 1);
+  }
+  opus_encoder_destroy(enc);
+  response_t r;
+  char path[160];
+  snprintf(path, sizeof path, "%s/transcript", c.location);
+  bool heard = false;
+  for (int i = 0; i < 40 && !heard; i++) {
+    run_both(&s, &c, 50);
+    CHECK(http_do(&s, "GET", path, NULL, "", 0, &r));
+    CHECK_EQ(r.status, 200);
+    heard = strstr(r.body, "go forward ten meters") != NULL;
+  }
+  printf("  transcript: %s\n", r.body);
+  CHECK(heard);
+  CHECK(strstr(r.body, "\"engine\":\"pocketsphinx\"") != NULL);
+  CHECK(http_do(&s, "GET", "/api/sessions", NULL, "", 0, &r));
+  CHECK(strstr(r.body, "\"mode\":\"transcribe\"") && strstr(r.body, "\"finals\":1"));
+  CHECK(c.echoed == 0); /* transcribe mode sends nothing back */
+  /* a second transcribe session finds the only recognizer busy: 503 */
+  client_t c2;
+  CHECK(!client_start_mode(&c2, &s, "transcribe"));
+  client_stop(&c2);
+  CHECK(http_do(&s, "DELETE", c.location, NULL, "", 0, &r));
+  CHECK_EQ(r.status, 200);
+  for (int i = 0; i < 100 && vg_server_session_count(s.srv) > 0; i++) run_both(&s, &c, 10);
+  CHECK_EQ(vg_server_session_count(s.srv), 0);
+  client_stop(&c);
+  server_stop(&s);
+}
+
 static size_t count_of(const char *hay, const char *needle) {
   size_t n = 0;
   for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) n++;
@@ -540,7 +615,7 @@ static void test_urls_name_each_address_once(void) {
   vg_config_t cfg;
   char err[256];
   vg_config_defaults(&cfg);
-  cfg.port = test_port(4);
+  cfg.port = test_port(5);
   CHECK(vg_addr_parse(&cfg.bind, "127.0.0.1", 0, VG_TRANSPORT_UDP) >= 0);
   cfg.has_bind = true;
   CHECK(vg_addr_parse(&cfg.public_ips[0], "192.0.2.7", 0, VG_TRANSPORT_UDP) >= 0);
@@ -560,5 +635,5 @@ static void test_urls_name_each_address_once(void) {
   server_stop(&s);
 }
 
-VGT_MAIN(VGT_CASE(test_echo_survives_hostile_requests), VGT_CASE(test_offer_errors_and_token),
+VGT_MAIN(VGT_CASE(test_transcribe_session), VGT_CASE(test_echo_survives_hostile_requests), VGT_CASE(test_offer_errors_and_token),
          VGT_CASE(test_echo_over_ice_tcp_when_udp_is_blocked), VGT_CASE(test_urls_name_each_address_once))

@@ -1,0 +1,350 @@
+#include "app/transcribe.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "base/log.h"
+#include "core/rtp.h"
+#include "media/opus_rx.h"
+
+/* One slice decodes at most this much audio before yielding the worker
+ * (the pool is shared round-robin between sessions). */
+#define SLICE_PACKETS 25
+/* Packet entries in the queue: header then payload. */
+#define ENTRY_HDR 24
+/* Largest Opus packet (RFC 6716 §3.2.1). */
+#define MAX_OPUS 1275
+/* Where the arrival time of recent audio is remembered, for latency:
+ * 1024 packets of 20 ms is 20 s, longer than any utterance we time. */
+#define ARRIVALS 1024
+/* Results waiting for the loop thread. Partials are coalesced (only the
+ * newest matters), so this bounds finals, errors and lag notices. */
+#define MAX_RESULTS 256
+/* Samples pulled from the decoder per call: 120 ms at 16 kHz. */
+#define PCM_CHUNK 1920
+
+typedef struct {
+  vg_transcribe_kind_t kind;
+  char *text; /* owned */
+  double start, end, latency_ms, dropped_s;
+} result_t;
+
+/* A queued packet's header; its payload follows it in the ring. */
+typedef struct {
+  uint16_t len, seq;
+  uint32_t ts;
+  vg_time_t at;
+  int64_t ext_ts;
+} entry_t;
+_Static_assert(sizeof(entry_t) == ENTRY_HDR, "queue entry header size");
+
+typedef struct {
+  int64_t ts; /* unwrapped RTP timestamp (48 kHz) */
+  vg_time_t at;
+} arrival_t;
+
+struct vg_transcriber {
+  char sid[32];
+  vg_job_t *job;       /* owned */
+  vg_asr_stream_t *asr; /* owned; worker only (after create) */
+  vg_opus_rx_t *rx;    /* owned; worker only */
+  int (*on_event)(void *ud, const vg_transcribe_event_t *ev);
+  void *ud;
+
+  pthread_mutex_t mu; /* guards everything below */
+  uint8_t *queue;     /* owned ring, VG_TRANSCRIBE_QUEUE_BYTES */
+  size_t q_head, q_len;
+  size_t q_packets;
+  bool finishing, finished, failed;
+  bool lagging;       /* in a drop episode: one LAG event per episode */
+  vg_rtp_unwrapper_t ts_unwrap;
+  int64_t first_ts;
+  bool have_first;
+  arrival_t arrivals[ARRIVALS];
+  size_t n_arrivals, arrivals_head;
+  result_t results[MAX_RESULTS];
+  size_t n_results;
+  vg_transcribe_stats_t stats;
+};
+
+/* ---- the queue (mutex held) ------------------------------------------------ */
+
+static void q_write(vg_transcriber_t *t, const void *src, size_t n) {
+  size_t pos = (t->q_head + t->q_len) % VG_TRANSCRIBE_QUEUE_BYTES;
+  size_t first = VG_TRANSCRIBE_QUEUE_BYTES - pos < n ? VG_TRANSCRIBE_QUEUE_BYTES - pos : n;
+  memcpy(t->queue + pos, src, first);
+  memcpy(t->queue, (const uint8_t *)src + first, n - first);
+  t->q_len += n;
+}
+
+static void q_read(vg_transcriber_t *t, void *dst, size_t n) {
+  size_t first = VG_TRANSCRIBE_QUEUE_BYTES - t->q_head < n ? VG_TRANSCRIBE_QUEUE_BYTES - t->q_head : n;
+  memcpy(dst, t->queue + t->q_head, first);
+  memcpy((uint8_t *)dst + first, t->queue, n - first);
+  t->q_head = (t->q_head + n) % VG_TRANSCRIBE_QUEUE_BYTES;
+  t->q_len -= n;
+}
+
+static void add_result(vg_transcriber_t *t, vg_transcribe_kind_t kind, const char *text, double start,
+                       double end, double latency_ms) {
+  /* A newer partial replaces one still waiting: the client wants the
+   * latest hypothesis, not every intermediate one. */
+  if (kind == VG_TRANSCRIBE_PARTIAL && t->n_results > 0 &&
+      t->results[t->n_results - 1].kind == VG_TRANSCRIBE_PARTIAL) {
+    result_t *r = &t->results[t->n_results - 1];
+    free(r->text);
+    r->text = strdup(text ? text : "");
+    r->start = start;
+    r->end = end;
+    return;
+  }
+  if (t->n_results == MAX_RESULTS) {
+    VG_LOG(VG_LOG_WARN, t->sid, "transcript results not collected; dropping the oldest");
+    free(t->results[0].text);
+    memmove(&t->results[0], &t->results[1], sizeof t->results[0] * (MAX_RESULTS - 1));
+    t->n_results--;
+  }
+  result_t *r = &t->results[t->n_results++];
+  r->kind = kind;
+  r->text = strdup(text ? text : "");
+  r->start = start;
+  r->end = end;
+  r->latency_ms = latency_ms;
+  r->dropped_s = t->stats.dropped_s;
+}
+
+/* When the packet holding stream time `end_s` arrived (mutex held). */
+static vg_time_t arrival_of(const vg_transcriber_t *t, double end_s) {
+  int64_t target = t->first_ts + (int64_t)(end_s * 48000.0);
+  vg_time_t best = 0;
+  for (size_t i = 0; i < t->n_arrivals; i++) {
+    const arrival_t *a = &t->arrivals[(t->arrivals_head + i) % ARRIVALS];
+    if (a->ts <= target && a->at > best) best = a->at;
+  }
+  return best;
+}
+
+/* ---- loop thread ----------------------------------------------------------- */
+
+void vg_transcriber_push(vg_transcriber_t *t, vg_time_t now, uint16_t seq, uint32_t rtp_ts,
+                         const uint8_t *payload, size_t len) {
+  if (len == 0 || len > MAX_OPUS) return;
+  pthread_mutex_lock(&t->mu);
+  if (t->finishing || t->failed) {
+    pthread_mutex_unlock(&t->mu);
+    return;
+  }
+  t->stats.packets_in++;
+  entry_t e = {.len = (uint16_t)len, .seq = seq, .ts = rtp_ts, .at = now};
+  e.ext_ts = vg_rtp_ts_unwrap(&t->ts_unwrap, rtp_ts);
+  if (!t->have_first) {
+    t->have_first = true;
+    t->first_ts = e.ext_ts;
+  }
+  bool dropped = false;
+  if (t->q_len + ENTRY_HDR + len > VG_TRANSCRIBE_QUEUE_BYTES) {
+    /* The engine is more than ~20 s behind: drop this packet (the decoder
+     * conceals the gap), count it, and say so once per episode. */
+    t->stats.packets_dropped++;
+    t->stats.dropped_s += 0.02;
+    dropped = true;
+    if (!t->lagging) {
+      t->lagging = true;
+      char msg[160];
+      snprintf(msg, sizeof msg,
+               "the speech engine is slower than real time: audio is being dropped (%.1f s so far)",
+               t->stats.dropped_s);
+      add_result(t, VG_TRANSCRIBE_LAG, msg, 0, 0, 0);
+      VG_LOG(VG_LOG_WARN, t->sid, "%s", msg);
+    }
+  } else {
+    q_write(t, &e, ENTRY_HDR);
+    q_write(t, payload, len);
+    t->q_packets++;
+    t->lagging = false;
+  }
+  arrival_t *a = &t->arrivals[(t->arrivals_head + t->n_arrivals) % ARRIVALS];
+  if (t->n_arrivals == ARRIVALS) t->arrivals_head = (t->arrivals_head + 1) % ARRIVALS;
+  else t->n_arrivals++;
+  a->ts = e.ext_ts;
+  a->at = now;
+  bool has_results = t->n_results > 0;
+  pthread_mutex_unlock(&t->mu);
+  if (!dropped) vg_workers_schedule(t->job);
+  else if (has_results) vg_workers_notify(t->job);
+}
+
+static void on_done(void *ud) {
+  vg_transcriber_t *t = ud;
+  pthread_mutex_lock(&t->mu);
+  size_t n = t->n_results;
+  result_t batch[MAX_RESULTS];
+  memcpy(batch, t->results, sizeof batch[0] * n);
+  t->n_results = 0;
+  pthread_mutex_unlock(&t->mu);
+  /* The callback may destroy the transcriber: nothing of `t` after it. */
+  int (*on_event)(void *, const vg_transcribe_event_t *) = t->on_event;
+  void *cb_ud = t->ud;
+  bool gone = false;
+  for (size_t i = 0; i < n; i++) {
+    if (gone) {
+      free(batch[i].text);
+      continue;
+    }
+    vg_transcribe_event_t ev = {.kind = batch[i].kind,
+                                .text = batch[i].text,
+                                .start = batch[i].start,
+                                .end = batch[i].end,
+                                .latency_ms = batch[i].latency_ms,
+                                .dropped_s = batch[i].dropped_s};
+    gone = on_event(cb_ud, &ev) != 0;
+    free(batch[i].text);
+  }
+}
+
+/* ---- worker ------------------------------------------------------------------ */
+
+static vg_time_t mono_now(void) { return (vg_time_t)(uv_hrtime() / 1000); }
+
+/* Feeds decoded audio to the engine and collects its results. */
+static void feed_engine(vg_transcriber_t *t, const int16_t *pcm, size_t n) {
+  if (n == 0 || t->failed) return;
+  if (vg_asr_stream_feed(t->asr, pcm, n) < 0) {
+    /* the engine's ERROR result says why; poll collects it */
+  }
+  pthread_mutex_lock(&t->mu);
+  t->stats.audio_s += (double)n / VG_OPUS_RX_RATE;
+  pthread_mutex_unlock(&t->mu);
+}
+
+static void collect_results(vg_transcriber_t *t) {
+  vg_asr_result_t r;
+  bool any = false;
+  while (vg_asr_stream_poll(t->asr, &r)) {
+    any = true;
+    pthread_mutex_lock(&t->mu);
+    if (r.kind == VG_ASR_PARTIAL) {
+      add_result(t, VG_TRANSCRIBE_PARTIAL, r.text, r.start, r.end, 0);
+    } else if (r.kind == VG_ASR_FINAL) {
+      vg_time_t at = arrival_of(t, r.end);
+      double latency = at ? (double)(mono_now() - at) / 1000.0 : 0;
+      add_result(t, VG_TRANSCRIBE_FINAL, r.text, r.start, r.end, latency);
+      t->stats.finals++;
+    } else {
+      t->failed = true;
+      add_result(t, VG_TRANSCRIBE_ERROR, r.text, 0, 0, 0);
+    }
+    pthread_mutex_unlock(&t->mu);
+  }
+  if (any) vg_workers_notify(t->job);
+}
+
+static bool run_slice(void *ud) {
+  vg_transcriber_t *t = ud;
+  int16_t pcm[PCM_CHUNK];
+  uint8_t payload[MAX_OPUS];
+  for (int i = 0; i < SLICE_PACKETS; i++) {
+    pthread_mutex_lock(&t->mu);
+    if (t->q_packets == 0 || t->failed) {
+      pthread_mutex_unlock(&t->mu);
+      break;
+    }
+    entry_t e;
+    q_read(t, &e, ENTRY_HDR);
+    q_read(t, payload, e.len);
+    t->q_packets--;
+    pthread_mutex_unlock(&t->mu);
+    int n;
+    vg_time_t now = mono_now();
+    int pr = vg_opus_rx_push(t->rx, e.at, e.seq, e.ts, payload, e.len);
+    while ((n = vg_opus_rx_pull(t->rx, now, pcm, PCM_CHUNK)) > 0) feed_engine(t, pcm, (size_t)n);
+    /* A full reorder ring takes the packet once the pull above made room. */
+    if (pr == VG_ENOSPC && vg_opus_rx_push(t->rx, e.at, e.seq, e.ts, payload, e.len) >= 0)
+      while ((n = vg_opus_rx_pull(t->rx, now, pcm, PCM_CHUNK)) > 0) feed_engine(t, pcm, (size_t)n);
+    collect_results(t);
+  }
+  pthread_mutex_lock(&t->mu);
+  bool more = t->q_packets > 0 && !t->failed;
+  bool finish = !more && t->finishing && !t->finished;
+  vg_opus_rx_stats_t rs;
+  vg_opus_rx_get_stats(t->rx, &rs);
+  t->stats.concealed_frames = rs.concealed_frames;
+  pthread_mutex_unlock(&t->mu);
+  if (finish) {
+    int n;
+    while ((n = vg_opus_rx_flush(t->rx, pcm, PCM_CHUNK)) > 0) feed_engine(t, pcm, (size_t)n);
+    if (!t->failed && vg_asr_stream_end_utterance(t->asr) < 0) {
+      /* reported through poll */
+    }
+    collect_results(t);
+    pthread_mutex_lock(&t->mu);
+    t->finished = true;
+    add_result(t, VG_TRANSCRIBE_DONE, "", 0, 0, 0);
+    pthread_mutex_unlock(&t->mu);
+    vg_workers_notify(t->job);
+  }
+  return more;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------- */
+
+int vg_transcriber_create(const vg_transcriber_config_t *cfg, vg_transcriber_t **out, char *err,
+                          size_t cap) {
+  *out = NULL;
+  vg_transcriber_t *t = calloc(1, sizeof *t);
+  if (!t) return VG_ENOMEM;
+  snprintf(t->sid, sizeof t->sid, "%s", cfg->sid ? cfg->sid : "");
+  t->on_event = cfg->on_event;
+  t->ud = cfg->ud;
+  pthread_mutex_init(&t->mu, NULL);
+  int r = VG_ENOMEM;
+  t->queue = malloc(VG_TRANSCRIBE_QUEUE_BYTES);
+  if (!t->queue) goto fail;
+  vg_opus_rx_config_t rc = {.sid = t->sid};
+  if ((r = vg_opus_rx_create(&rc, &t->rx)) < 0) {
+    snprintf(err, cap, "cannot create the Opus decoder");
+    goto fail;
+  }
+  if ((r = vg_asr_stream_create(cfg->engine, t->sid, &t->asr, err, cap)) < 0) goto fail;
+  vg_job_ops_t ops = {.run = run_slice, .done = on_done, .ud = t};
+  t->job = vg_job_create(cfg->workers, &ops);
+  if (!t->job) {
+    r = VG_ENOMEM;
+    goto fail;
+  }
+  *out = t;
+  return VG_OK;
+fail:
+  vg_transcriber_destroy(t);
+  return r;
+}
+
+void vg_transcriber_finish(vg_transcriber_t *t) {
+  pthread_mutex_lock(&t->mu);
+  bool already = t->finishing;
+  t->finishing = true;
+  pthread_mutex_unlock(&t->mu);
+  if (!already) vg_workers_schedule(t->job);
+}
+
+void vg_transcriber_get_stats(vg_transcriber_t *t, vg_transcribe_stats_t *out) {
+  pthread_mutex_lock(&t->mu);
+  *out = t->stats;
+  /* 20 ms per queued packet: what browsers send */
+  out->queued_s = (double)t->q_packets * 0.02;
+  pthread_mutex_unlock(&t->mu);
+}
+
+void vg_transcriber_destroy(vg_transcriber_t *t) {
+  if (!t) return;
+  vg_job_destroy(t->job); /* waits for a slice in progress */
+  vg_asr_stream_destroy(t->asr);
+  vg_opus_rx_destroy(t->rx);
+  for (size_t i = 0; i < t->n_results; i++) free(t->results[i].text);
+  free(t->queue);
+  pthread_mutex_destroy(&t->mu);
+  free(t);
+}
