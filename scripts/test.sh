@@ -15,5 +15,7 @@ ctest --test-dir build/test --output-on-failure -j "$jobs"
 # (each installs what it needs and cleans up after itself).
 tests/e2e/echo_browser.sh build/test
 tests/e2e/echo_aiortc.sh build/test
-# Reached only when all three suites passed (set -e): ctest, browser, aiortc.
-echo "voxgate: 3 passed, 0 failed"
+tests/e2e/reachability.sh build/test --quick
+# Reached only when all four suites passed (set -e): ctest, browser, aiortc,
+# reachability.
+echo "voxgate: 4 passed, 0 failed"

@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end tests need on Debian 12, when it is missing:
 # Chromium (Debian's; Playwright never downloads a browser), espeak-ng,
-# flite and sox for the test speech, iproute2 for network namespaces, curl, Node.js
-# and npm, and playwright-core from package-lock.json (npm ci).
+# flite and sox for the test speech, iproute2 for network namespaces, tc and ss,
+# nftables for filters and NAT, openssh-server and openssh-client for the
+# SSH-tunnel set-up, kmod (modprobe sch_netem), openssl (the served
+# certificate's fingerprint), curl, Node.js and npm, and
+# playwright-core from package-lock.json (npm ci).
+#
+# Installing a package that ships a daemon (openssh-server) must not start
+# one on this machine: the tests start their own sshd inside a namespace.
+# While apt runs, a policy-rc.d that denies service starts is in place
+# (unless the machine already has one, which then decides).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 die() { echo "tests/e2e/deps.sh: $*" >&2; exit 1; }
 
 declare -A pkg_of=([chromium]=chromium [espeak-ng]=espeak-ng [flite]=flite [sox]=sox [ip]=iproute2
+                   [tc]=iproute2 [ss]=iproute2 [nft]=nftables [sshd]=openssh-server
+                   [ssh]=openssh-client [ssh-keygen]=openssh-client [modprobe]=kmod [openssl]=openssl
                    [curl]=curl [node]=nodejs [npm]=npm [timeout]=coreutils)
 missing=()
 for cmd in "${!pkg_of[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg_of[$cmd]}")
+  # (sshd and modprobe live in /usr/sbin, not always on a user's PATH)
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/sbin/$cmd" ] \
+    || [[ " ${missing[*]} " == *" ${pkg_of[$cmd]} "* ]] || missing+=("${pkg_of[$cmd]}")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo=
@@ -22,8 +34,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   echo "tests/e2e/deps.sh: installing ${missing[*]}"
   $sudo apt-get update -qq || die "apt-get update failed"
+  policy=/usr/sbin/policy-rc.d
+  own_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# tests/e2e/deps.sh: no service starts while it installs packages\nexit 101\n' \
+      | $sudo tee "$policy" >/dev/null && $sudo chmod 755 "$policy" && own_policy=1
+  fi
+  rc=0
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" \
-    >/dev/null || die "apt-get install ${missing[*]} failed"
+    >/dev/null || rc=$?
+  [ -z "$own_policy" ] || $sudo rm -f "$policy"
+  [ "$rc" = 0 ] || die "apt-get install ${missing[*]} failed"
 fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]')

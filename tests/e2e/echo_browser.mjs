@@ -21,91 +21,19 @@
 // Prints the numbers and one line per check, then RESULT passed=N failed=M;
 // exits non-zero when a check failed.
 
-import { chromium } from 'playwright-core';
-import { readWav, resample, windowedCorrelation, ANALYSIS_RATE } from './lib/audio.mjs';
+import {
+  parseArgs, checker, launch, vg, waitFor, waitState, serverSessions, serverEmpty,
+  printTimeline, recordEcho, checkEcho, readTransport, PHASES,
+} from './lib/browser.mjs';
 
-const PASS_MEDIAN = 0.6;   // median window correlation for the right sentence
-const PASS_MARGIN = 0.3;   // ... and by how much it must beat the control
-const PHASES = ['mic', 'offer', 'post', 'answer', 'ice', 'dtls', 'audio'];
-
-function parseArgs(argv) {
-  const a = { recordS: 5, chromium: '/usr/bin/chromium' };
-  for (let i = 2; i < argv.length; i += 2) {
-    const k = argv[i].replace(/^--/, '').replace(/-(.)/g, (_, c) => c.toUpperCase());
-    a[k] = argv[i + 1];
-  }
-  for (const k of ['url', 'speech', 'control', 'profile']) {
-    if (!a[k]) throw new Error(`missing --${k}`);
-  }
-  a.recordS = Number(a.recordS);
-  return a;
-}
-
-let failures = 0, passes = 0;
-function check(ok, what, detail = '') {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${detail ? ': ' + detail : ''}`);
-  if (ok) passes++; else failures++;
-  return ok;
-}
-
-async function serverSessions(base) {
-  const r = await fetch(new URL('/api/sessions', base));
-  if (!r.ok) throw new Error(`GET /api/sessions: ${r.status}`);
-  return r.json();
-}
-
-// Polls until the server lists no session (DELETE reached it), up to ms.
-async function serverEmpty(base, ms = 3000) {
-  const end = Date.now() + ms;
-  let list = [];
-  while (Date.now() < end) {
-    list = await serverSessions(base);
-    if (list.length === 0) return { ok: true, list };
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { ok: false, list };
-}
-
-const vg = (page, expr) => page.evaluate(expr);
-
-// page.waitForFunction, failing with what was awaited.
-async function waitFor(page, fn, what, ms, arg) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout: ms, polling: 10 });
-  } catch (e) {
-    throw new Error(`waited ${ms / 1000} s for ${what} (${e.message.split('\n')[0]})`);
-  }
-}
-
-async function waitState(page, states, ms) {
-  await waitFor(page, (s) => s.includes(window.voxgate.state), `the page to be ${states.join(' or ')}`, ms, states);
-  return vg(page, () => window.voxgate.state);
-}
-
-function fmtMs(x) { return x === null || x === undefined ? '—' : `${x.toFixed(0)} ms`; }
+const c = checker();
+const check = c.check;
 
 async function main() {
-  const args = parseArgs(process.argv);
+  const args = parseArgs(process.argv, ['url', 'speech', 'control', 'profile'], { recordS: 5 });
+  args.recordS = Number(args.recordS);
   const base = new URL(args.url);
-  const origin = base.origin;
-  const browserArgs = [
-    '--headless=new', '--no-sandbox', '--disable-gpu',
-    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-audio-capture=${args.speech}`,
-    '--autoplay-policy=no-user-gesture-required',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--no-first-run', '--disable-quic',
-  ];
-  if (base.protocol === 'http:' && !['localhost', '127.0.0.1'].includes(base.hostname)) {
-    browserArgs.push(`--unsafely-treat-insecure-origin-as-secure=${origin}`);
-  }
-  const ctx = await chromium.launchPersistentContext(args.profile, {
-    executablePath: args.chromium,
-    headless: true,
-    args: browserArgs,
-    ignoreDefaultArgs: ['--mute-audio'],
-    viewport: { width: 412, height: 915 }, // a phone
-  });
+  const ctx = await launch({ profile: args.profile, speech: args.speech, url: args.url, chromium: args.chromium });
   try {
     const page = ctx.pages()[0] || await ctx.newPage();
     // (A 404 after a reload is expected: the load DELETEs the stored session
@@ -158,14 +86,8 @@ async function main() {
     }
     await waitFor(page, () => window.voxgate.timeline.audio, 'the first audio back', 10000);
     const tl = await vg(page, () => window.voxgate.timeline);
-    console.log('timeline (ms from click / from POST):');
-    for (const p of PHASES) {
-      console.log(`  ${p.padEnd(7)} ${fmtMs(tl[p] && tl[p].fromClick).padStart(8)}  ${fmtMs(tl[p] && tl[p].fromPost).padStart(8)}`);
-    }
     await page.waitForFunction(() => window.voxgate.timeline.statsFirstPacket, null, { timeout: 2000 }).catch(() => {});
-    const w = await vg(page, () => window.voxgate.timeline);
-    console.log(`  (first audio witnesses from POST: track unmute ${fmtMs(w.trackUnmuted && w.trackUnmuted.fromPost)}, ` +
-      `getStats ${fmtMs(w.statsFirstPacket && w.statsFirstPacket.fromPost)})`);
+    printTimeline(await vg(page, () => window.voxgate.timeline));
     const missing = PHASES.filter((p) => !tl[p]);
     check(missing.length === 0, 'every timeline phase reported', missing.length ? 'missing ' + missing.join(',') : '');
     const afterPost = ['answer', 'ice', 'dtls', 'audio'];
@@ -175,36 +97,10 @@ async function main() {
 
     // The echo, recorded as the page plays it.
     await page.waitForTimeout(500); // let the jitter buffer settle
-    const rec = await page.evaluate((s) => window.voxgate.tapRemote(s), args.recordS);
-    const recorded = resample(Float32Array.from(rec.samples), rec.sampleRate, ANALYSIS_RATE);
-    const sp = readWav(args.speech), ct = readWav(args.control);
-    const right = windowedCorrelation(recorded, resample(sp.samples, sp.rate));
-    const control = windowedCorrelation(recorded, resample(ct.samples, ct.rate));
-    console.log(`recorded ${rec.samples.length} samples at ${rec.sampleRate} Hz, peak window RMS ` +
-      `${(20 * Math.log10(right.peakRms + 1e-12)).toFixed(1)} dBFS, ${right.speechWindows}/${right.totalWindows} windows with sound`);
-    console.log(`  speech  per window: ${right.windows.map((w) => w.corr.toFixed(2)).join(' ')}`);
-    console.log(`  speech  lag (ms):   ${right.windows.map((w) => w.lagMs.toFixed(0)).join(' ')}`);
-    console.log(`  control per window: ${control.windows.map((w) => w.corr.toFixed(2)).join(' ')}`);
-    console.log(`CORRELATION speech=${right.median.toFixed(3)} control=${control.median.toFixed(3)} ` +
-      `margin=${(right.median - control.median).toFixed(3)}`);
-    check(right.speechWindows >= 3, 'the echo has sound', `${right.speechWindows} windows`);
-    check(right.median >= PASS_MEDIAN, `the echo is the speech (median >= ${PASS_MEDIAN})`, right.median.toFixed(3));
-    check(control.median < PASS_MEDIAN, 'the control sentence does not match', control.median.toFixed(3));
-    check(right.median - control.median >= PASS_MARGIN, `speech beats control by >= ${PASS_MARGIN}`,
-      (right.median - control.median).toFixed(3));
+    checkEcho(c, await recordEcho(page, { speech: args.speech, control: args.control, seconds: args.recordS }));
 
     // Transport, stats and the server's view, after at least one stats round.
-    await waitFor(page, () => window.voxgate.transport && window.voxgate.stats, 'the transport and stats', 5000);
-    await page.waitForTimeout(1200);
-    const tr = await vg(page, () => window.voxgate.transport);
-    const stats = await vg(page, () => window.voxgate.stats);
-    const levels = await vg(page, () => window.voxgate.levels);
-    console.log(`TRANSPORT ${tr.label}: browser ${tr.local} (${tr.localType}) -> server ${tr.remote} (${tr.remoteType})` +
-      ` srtp=${tr.srtpCipher} dtls=${tr.dtlsCipher}`);
-    console.log(`stats: rtt rtcp=${fmtMs(stats.rttRtcpMs)} ice=${fmtMs(stats.rttIceMs)} jitter=${fmtMs(stats.jitterMs)} ` +
-      `lost=${stats.packetsLost} received=${stats.packetsReceived} sent=${stats.packetsSent} ` +
-      `bitrate out/in=${stats.bitrateOutKbps && stats.bitrateOutKbps.toFixed(0)}/${stats.bitrateInKbps && stats.bitrateInKbps.toFixed(0)} kbit/s` +
-      ` levels mic=${levels.mic && levels.mic.toFixed(0)} dB return=${levels.ret && levels.ret.toFixed(0)} dB`);
+    const { tr, stats } = await readTransport(page);
     check(tr.label === 'UDP' && tr.protocol === 'udp', 'transport is UDP here', tr.label);
     check(stats.packetsReceived > 0 && stats.packetsSent > 0, 'packets flow both ways');
     const list = await serverSessions(base);
@@ -265,10 +161,10 @@ async function main() {
 }
 
 main().then(() => {
-  console.log(`RESULT passed=${passes} failed=${failures}`);
-  process.exit(failures ? 1 : 0);
+  console.log(`RESULT passed=${c.passes} failed=${c.failures}`);
+  process.exit(c.failures ? 1 : 0);
 }, (e) => {
   console.error(`echo_browser: ${e.stack || e}`);
-  console.log(`RESULT passed=${passes} failed=${failures + 1}`);
+  console.log(`RESULT passed=${c.passes} failed=${c.failures + 1}`);
   process.exit(1);
 });

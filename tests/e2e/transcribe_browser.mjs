@@ -32,42 +32,24 @@
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
 import { readWav } from './lib/audio.mjs';
+import { checker, launch, parseArgs, vg, waitFor, waitState } from './lib/browser.mjs';
 
 const WER_MARGIN = 0.05;        // streamed may be at most 5 points worse than offline
 const STOP_BEFORE_END_S = 0.5;  // Stop this long before the WAV ends (in its 2 s tail)
 const DONE_TIMEOUT_MS = 10000;  // Stop -> "done"
 const LATENCY_SANE_MS = 2000;   // a final later than this after the end of speech is a defect
 
-function parseArgs(argv) {
-  const a = { chromium: '/usr/bin/chromium' };
-  for (let i = 2; i < argv.length; i += 2) {
-    const k = argv[i].replace(/^--/, '').replace(/-(.)/g, (_, c) => c.toUpperCase());
-    a[k] = argv[i + 1];
-  }
-  for (const k of ['url', 'speech', 'reference', 'segments', 'offline', 'tool', 'profile']) {
-    if (!a[k]) throw new Error(`missing --${k}`);
-  }
-  return a;
-}
-
-let failures = 0, passes = 0;
-function check(ok, what, detail = '') {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${detail ? ': ' + detail : ''}`);
-  if (ok) passes++; else failures++;
-  return ok;
-}
-
-const vg = (page, expr, arg) => page.evaluate(expr, arg);
+const c = checker();
+const check = c.check;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(page, fn, what, ms, arg) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout: ms, polling: 10 });
-  } catch (e) {
-    throw new Error(`waited ${ms / 1000} s for ${what} (${e.message.split('\n')[0]})`);
-  }
+// GET /api/sessions with the bearer token (with --token it is as private
+// as WHIP).
+async function apiSessions(base, auth) {
+  const r = await fetch(new URL('/api/sessions', base), { headers: auth });
+  if (!r.ok) throw new Error(`GET /api/sessions: ${r.status}`);
+  return r.json();
 }
 
 // The shared WER (src/asr/wer.h through vg_asr_offline).
@@ -86,7 +68,7 @@ const pct = (x) => `${(100 * x).toFixed(1)} %`;
 const ms = (x) => (x === null || x === undefined ? '—' : `${Number(x).toFixed(0)} ms`);
 
 async function main() {
-  const args = parseArgs(process.argv);
+  const args = parseArgs(process.argv, ['url', 'speech', 'reference', 'segments', 'offline', 'tool', 'profile']);
   const base = new URL(args.url);
   const auth = args.token ? { Authorization: `Bearer ${args.token}` } : {};
   const reference = readFileSync(args.reference, 'utf8').trim().split('\n');
@@ -97,24 +79,7 @@ async function main() {
   const wav = readWav(args.speech);
   const wavS = wav.samples.length / wav.rate;
 
-  const browserArgs = [
-    '--headless=new', '--no-sandbox', '--disable-gpu',
-    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-    `--use-file-for-fake-audio-capture=${args.speech}`,
-    '--autoplay-policy=no-user-gesture-required',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--no-first-run', '--disable-quic',
-  ];
-  if (base.protocol === 'http:' && !['localhost', '127.0.0.1'].includes(base.hostname)) {
-    browserArgs.push(`--unsafely-treat-insecure-origin-as-secure=${base.origin}`);
-  }
-  const ctx = await chromium.launchPersistentContext(args.profile, {
-    executablePath: args.chromium,
-    headless: true,
-    args: browserArgs,
-    ignoreDefaultArgs: ['--mute-audio'],
-    viewport: { width: 412, height: 915 }, // a phone
-  });
+  const ctx = await launch({ profile: args.profile, speech: args.speech, url: args.url, chromium: args.chromium });
   const events = []; // every event-stream message, as the browser received it
   try {
     await ctx.grantPermissions(['microphone', 'clipboard-read', 'clipboard-write'], { origin: base.origin }).catch(() => {});
@@ -149,11 +114,7 @@ async function main() {
 
     // 2. One click; the WAV plays through once; Stop in its tail.
     await page.click('#toggle');
-    const st = await vg(page, () => new Promise((res) => {
-      const poll = () => (['connected', 'failed'].includes(window.voxgate.state) ? res(window.voxgate.state) : setTimeout(poll, 10));
-      setTimeout(() => res(window.voxgate.state), 20000);
-      poll();
-    }));
+    const st = await waitState(page, ['connected', 'failed'], 20000);
     const err = await vg(page, () => window.voxgate.error);
     if (!check(st === 'connected', 'one click connects in Transcribe mode', st + (err ? ` (${err.message})` : ''))) return;
     const tl = await vg(page, () => window.voxgate.timeline);
@@ -169,7 +130,7 @@ async function main() {
     const stopAt = micAt + (wavS - STOP_BEFORE_END_S) * 1000;
     let sessions = null;
     await waitUntilSinceClick(page, stopAt - 4000);
-    sessions = await (await fetch(new URL('/api/sessions', base), { headers: auth })).json().catch(() => null);
+    sessions = await apiSessions(base, auth).catch(() => null);
     await waitUntilSinceClick(page, stopAt);
 
     const trp = await vg(page, () => window.voxgate.transport);
@@ -305,7 +266,7 @@ async function main() {
       check(sessions.length === 1 && s0.mode === 'transcribe' && s0.asr && s0.asr.audio_s > 0,
         'the server lists the transcribe session with its recognizer stats', s0 && JSON.stringify(s0.asr));
     }
-    const left = await (await fetch(new URL('/api/sessions', base), { headers: auth })).json();
+    const left = await apiSessions(base, auth);
     check(left.length === 0, 'no session left on the server', JSON.stringify(left));
 
     // 4. Stop in the middle of a sentence: that utterance's final comes
@@ -314,11 +275,7 @@ async function main() {
     await page.click('#toggle');
     const cleared = await vg(page, () => window.voxgate.transcript);
     check(cleared && cleared.finals.length === 0 && !cleared.done, 'Start clears the previous transcript');
-    const st2 = await vg(page, () => new Promise((res) => {
-      const poll = () => (['connected', 'failed'].includes(window.voxgate.state) ? res(window.voxgate.state) : setTimeout(poll, 10));
-      setTimeout(() => res(window.voxgate.state), 20000);
-      poll();
-    }));
+    const st2 = await waitState(page, ['connected', 'failed'], 20000);
     if (!check(st2 === 'connected', 'one click connects again', st2)) return;
     const mic2 = (await vg(page, () => window.voxgate.timeline)).mic.fromClick;
     const [s1, e1] = segments[1];
@@ -346,7 +303,7 @@ async function main() {
     check(iLate >= 0 && iDone > iLate, 'mid-sentence Stop: its final comes before "done"');
     const shownLate = await vg(page, () => [...document.querySelectorAll('#finals li.final')].map((li) => li.firstChild.textContent));
     check(late.length === 1 && shownLate.includes(late[0].text), 'mid-sentence Stop: the page shows that final', JSON.stringify(shownLate));
-    const left2 = await (await fetch(new URL('/api/sessions', base), { headers: auth })).json();
+    const left2 = await apiSessions(base, auth);
     check(left2.length === 0, 'no session left on the server', JSON.stringify(left2));
   } finally {
     if (args.eventsLog && events.length) writeFileSync(args.eventsLog, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
@@ -364,10 +321,10 @@ async function waitUntilSinceClick(page, ms) {
 }
 
 main().then(() => {
-  console.log(`RESULT passed=${passes} failed=${failures}`);
-  process.exit(failures ? 1 : 0);
+  console.log(`RESULT passed=${c.passes} failed=${c.failures}`);
+  process.exit(c.failures ? 1 : 0);
 }, (e) => {
   console.error(`transcribe_browser: ${e.stack || e}`);
-  console.log(`RESULT passed=${passes} failed=${failures + 1}`);
+  console.log(`RESULT passed=${c.passes} failed=${c.failures + 1}`);
   process.exit(1);
 });

@@ -111,8 +111,8 @@ function rms(x) {
 // Per-window best normalized correlation of `rec` against the looping
 // `ref` (both at the same rate). Returns { windows: [{t, corr, lag}],
 // median, speechWindows, totalWindows }.
-export function windowedCorrelation(rec, ref, rate = ANALYSIS_RATE) {
-  const W = Math.round(WINDOW_S * rate);
+export function windowedCorrelation(rec, ref, rate = ANALYSIS_RATE, windowS = WINDOW_S) {
+  const W = Math.round(windowS * rate);
   const L = ref.length;
   const total = Math.floor(rec.length / W);
   const wins = [];
@@ -157,7 +157,7 @@ export function windowedCorrelation(rec, ref, rate = ANALYSIS_RATE) {
       const c = Xr[lag] / Math.sqrt(e * wE);
       if (c > best) { best = c; bestLag = lag; }
     }
-    result.windows.push({ t: k * WINDOW_S, corr: best, lagMs: bestLag * 1000 / rate });
+    result.windows.push({ t: k * windowS, corr: best, lagMs: bestLag * 1000 / rate });
   }
   result.speechWindows = result.windows.length;
   const sorted = result.windows.map((x) => x.corr).sort((a, b) => a - b);

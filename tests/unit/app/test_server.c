@@ -602,5 +602,38 @@ static void test_transcribe_session(void) {
   server_stop(&s);
 }
 
+static size_t count_of(const char *hay, const char *needle) {
+  size_t n = 0;
+  for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) n++;
+  return n;
+}
+
+/* The start-up "open http://..." list names each address once (the answer's
+ * passive TCP twins of the UDP candidates must not repeat it). */
+static void test_urls_name_each_address_once(void) {
+  vg_log_set_level(VG_LOG_WARN);
+  vg_config_t cfg;
+  char err[256];
+  vg_config_defaults(&cfg);
+  cfg.port = test_port(5);
+  CHECK(vg_addr_parse(&cfg.bind, "127.0.0.1", 0, VG_TRANSPORT_UDP) >= 0);
+  cfg.has_bind = true;
+  CHECK(vg_addr_parse(&cfg.public_ips[0], "192.0.2.7", 0, VG_TRANSPORT_UDP) >= 0);
+  cfg.n_public_ips = 1;
+  server_t s;
+  CHECK_EQ(uv_loop_init(&s.loop), 0);
+  CHECK(vg_server_create(&s.loop, &cfg, &s.srv, err, sizeof err) >= 0);
+  char urls[1024];
+  int n = vg_server_urls(s.srv, urls, sizeof urls);
+  CHECK(n > 0);
+  char want[64];
+  snprintf(want, sizeof want, "https://192.0.2.7:%u/\n", cfg.port);
+  CHECK_EQ(count_of(urls, want), 1);
+  snprintf(want, sizeof want, "http://localhost:%u/\n", cfg.port);
+  CHECK_EQ(count_of(urls, want), 1);
+  CHECK_EQ(count_of(urls, "://"), 2); /* the bound loopback is the localhost line */
+  server_stop(&s);
+}
+
 VGT_MAIN(VGT_CASE(test_transcribe_session), VGT_CASE(test_echo_survives_hostile_requests), VGT_CASE(test_offer_errors_and_token),
-         VGT_CASE(test_echo_over_ice_tcp_when_udp_is_blocked))
+         VGT_CASE(test_echo_over_ice_tcp_when_udp_is_blocked), VGT_CASE(test_urls_name_each_address_once))
