@@ -16,6 +16,7 @@ ctest --test-dir build/test --output-on-failure -j "$jobs"
 tests/e2e/echo_browser.sh build/test
 tests/e2e/echo_aiortc.sh build/test
 tests/e2e/reachability.sh build/test --quick
-# Reached only when all four suites passed (set -e): ctest, browser, aiortc,
-# reachability.
-echo "voxgate: 4 passed, 0 failed"
+tests/e2e/transcribe_browser.sh build/test
+# Reached only when all five suites passed (set -e): ctest, browser echo,
+# aiortc, reachability, browser transcription.
+echo "voxgate: 5 passed, 0 failed"

@@ -210,7 +210,7 @@ static void whip_resource(vg_server_t *srv, const vg_http_request_t *req, vg_htt
   if (!s) return text(r, 404, "no such session (it ended, or never existed)");
   if (req->method == VG_HTTP_DELETE) {
     VG_LOG(VG_LOG_INFO, s->id, "ended by DELETE");
-    vg_server_session_end(s);
+    vg_server_session_end(s, "ended by DELETE");
     r->status = 200;
     return;
   }

@@ -179,15 +179,19 @@ static void transmit(vg_session_t *s, const vg_addr_t *to, const uint8_t *buf, s
 static void on_event(vg_session_t *s, vg_time_t now, const vg_rtc_event_t *ev) {
   char a[VG_ADDR_STRLEN];
   switch (ev->type) {
-  case VG_RTC_EV_ICE_CONNECTED:
+  case VG_RTC_EV_ICE_CONNECTED: {
     s->remote = ev->u.ice.addr;
     s->has_remote = true;
-    if (!s->closed && strcmp(s->state, "connected") != 0) s->state = "ice-connected";
+    /* DTLS may finish before the nomination arrives (the browser nominates
+     * late on some paths): never step back, never repeat a state. */
+    bool changed = !s->closed && strcmp(s->state, "new") == 0;
+    if (changed) s->state = "ice-connected";
     vg_addr_format(&s->remote, a, sizeof a);
     VG_LOG(VG_LOG_INFO, s->id, "ICE connected to %s after %lld ms", a,
            (long long)(now - s->created_at) / 1000);
-    emit_state(s, NULL);
+    if (changed) emit_state(s, NULL);
     break;
+  }
   case VG_RTC_EV_DTLS_CONNECTED:
     s->state = "connected";
     VG_LOG(VG_LOG_INFO, s->id, "DTLS connected after %lld ms (%s)",
@@ -213,7 +217,7 @@ static void on_event(vg_session_t *s, vg_time_t now, const vg_rtc_event_t *ev) {
     s->state = "closed";
     VG_LOG(VG_LOG_INFO, s->id, "session ended after %lld s: %s",
            (long long)(now - s->created_at) / 1000000, ev->u.closed.why);
-    emit_state(s, ev->u.closed.why);
+    emit_state(s, s->end_reason ? s->end_reason : ev->u.closed.why);
     break;
   }
 }
@@ -352,7 +356,7 @@ static void on_ice_tcp_closed(void *ud, const vg_addr_t *peer) {
   vg_peer_table_unbind(srv->peers, peer);
   if (s && s->has_remote && vg_addr_equal(&s->remote, peer)) {
     VG_LOG(VG_LOG_INFO, s->id, "its ICE-TCP connection closed");
-    vg_server_session_end(s);
+    vg_server_session_end(s, "its ICE-TCP connection closed");
   }
 }
 
@@ -428,9 +432,13 @@ vg_session_t *vg_server_session_find(vg_server_t *srv, const char *id) {
   return NULL;
 }
 
-void vg_server_session_end(vg_session_t *s) {
+void vg_server_session_end(vg_session_t *s, const char *why) {
   vg_time_t now = vg_server_now();
-  (void)vg_rtc_close(s->rtc, now);
+  if (!s->closed) {
+    (void)vg_rtc_close(s->rtc, now);
+    /* the reason clients see, rather than the peer's generic one */
+    s->end_reason = why;
+  }
   session_service(s, now);
 }
 
@@ -539,7 +547,7 @@ void vg_server_shutdown(vg_server_t *srv) {
   srv->shutting_down = true;
   while (srv->sessions) {
     vg_session_t *s = srv->sessions;
-    vg_server_session_end(s);
+    vg_server_session_end(s, "the server is shutting down");
     if (srv->sessions == s) session_destroy(s); /* not ended by its events */
   }
   vg_udp_close(srv->udp);

@@ -41,6 +41,7 @@ typedef struct vg_session {
   bool has_remote;
   vg_addr_t remote;          /* ICE's selected address */
   bool closed;
+  const char *end_reason;    /* static; why the server ended it, NULL otherwise */
   bool in_service;           /* guards against destroying while servicing */
   vg_tcp_conn_t *subs[VG_SESSION_MAX_SUBSCRIBERS]; /* borrowed: event WebSockets */
   /* transcribe mode */
@@ -79,8 +80,9 @@ int vg_server_session_create(vg_server_t *srv, vg_mode_t mode, const char *offer
                              vg_session_t **out, char *why, size_t why_cap);
 vg_session_t *vg_server_session_find(vg_server_t *srv, const char *id);
 const char *vg_mode_name(vg_mode_t m);
-/* Ends a session now (BYE and close_notify go out first). */
-void vg_server_session_end(vg_session_t *s);
+/* Ends a session now (BYE and close_notify go out first); `why` (static)
+ * is the reason its event stream reports. */
+void vg_server_session_end(vg_session_t *s, const char *why);
 
 /* Sends one JSON event to the session's event-stream clients (steals `ev`). */
 void vg_session_emit(vg_session_t *s, json_t *ev);
