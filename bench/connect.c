@@ -18,21 +18,15 @@
  *
  * This is IO code: it owns sockets and the clock, like src/io. The HTTP
  * client is libcurl (no hand-written HTTP). */
-#include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
+#include "bench.h"
 #include "core/dtls.h"
 #include "core/rtc.h"
 #include "core/srtp.h"
@@ -46,7 +40,6 @@
  * frame is decodable whatever the server does with it. */
 #define OPUS_TOC_CELT_FB_20MS 0xF8
 #define MAX_FRAMES_PER_SESSION 4096
-#define UDP_MAX 1500
 
 typedef enum {
   PH_ANSWER = 0,
@@ -84,116 +77,11 @@ typedef struct {
 } result_t;
 
 typedef struct {
-  char *data;
-  size_t len, cap;
-} buf_t;
-
-typedef struct {
   const options_t *opt;
-  CURL *curl;
+  vg_bench_http_t http;
   vg_dtls_cert_t *cert;
   char whip_url[512];
-  char server_host[256]; /* from the URL: where our host candidate's route goes */
 } bench_t;
-
-static vg_time_t now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (vg_time_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud) {
-  buf_t *b = ud;
-  size_t len = size * n;
-  if (b->len + len + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + len + 1) cap *= 2;
-    char *d = realloc(b->data, cap);
-    if (!d) return 0; /* curl reports a write error */
-    b->data = d;
-    b->cap = cap;
-  }
-  memcpy(b->data + b->len, p, len);
-  b->len += len;
-  b->data[b->len] = '\0';
-  return len;
-}
-
-/* One HTTP request on the shared easy handle. Returns the status code, or
- * -1 with `why` filled on a transport error. `body` collects the response. */
-static long http(bench_t *b, const char *method, const char *url, const char *content_type,
-                 const char *payload, size_t payload_len, buf_t *body, char *why, size_t why_cap) {
-  CURL *c = b->curl;
-  struct curl_slist *hdrs = NULL;
-  char line[600];
-  if (content_type) {
-    snprintf(line, sizeof line, "Content-Type: %s", content_type);
-    hdrs = curl_slist_append(hdrs, line);
-  }
-  if (b->opt->token) {
-    snprintf(line, sizeof line, "Authorization: Bearer %s", b->opt->token);
-    hdrs = curl_slist_append(hdrs, line);
-  }
-  hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
-  body->len = 0;
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-  curl_easy_setopt(c, CURLOPT_FORBID_REUSE, b->opt->fresh_connection ? 1L : 0L);
-  if (payload) {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)payload_len);
-  } else {
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-  }
-  CURLcode rc = curl_easy_perform(c);
-  curl_slist_free_all(hdrs);
-  if (rc != CURLE_OK) {
-    snprintf(why, why_cap, "%s %s: %s", method, url, curl_easy_strerror(rc));
-    return -1;
-  }
-  long code = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-  return code;
-}
-
-/* --- vg_addr_t <-> sockaddr ------------------------------------------------ */
-
-static socklen_t to_sockaddr(const vg_addr_t *a, struct sockaddr_storage *ss) {
-  memset(ss, 0, sizeof *ss);
-  if (a->family == 4) {
-    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons(a->port);
-    memcpy(&s4->sin_addr, a->ip, 4);
-    return sizeof *s4;
-  }
-  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-  s6->sin6_family = AF_INET6;
-  s6->sin6_port = htons(a->port);
-  memcpy(&s6->sin6_addr, a->ip, 16);
-  return sizeof *s6;
-}
-
-static void from_sockaddr(const struct sockaddr_storage *ss, vg_addr_t *a) {
-  memset(a, 0, sizeof *a);
-  a->transport = VG_TRANSPORT_UDP;
-  if (ss->ss_family == AF_INET) {
-    const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-    a->family = 4;
-    a->port = ntohs(s4->sin_port);
-    memcpy(a->ip, &s4->sin_addr, 4);
-  } else {
-    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-    a->family = 6;
-    a->port = ntohs(s6->sin6_port);
-    memcpy(a->ip, &s6->sin6_addr, 16);
-  }
-}
 
 /* --- one session ---------------------------------------------------------- */
 
@@ -224,35 +112,12 @@ static void frame_payload(uint32_t index, uint8_t *p) {
   }
 }
 
-static int open_udp(int family) {
-  int fd = socket(family, SOCK_DGRAM, 0);
-  if (fd < 0) return -1;
-  int fl = fcntl(fd, F_GETFL);
-  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-/* Sends every queued datagram and handles every queued event. */
 /* Sends every queued datagram and handles every queued event. */
 static void flush(session_t *s) {
-  uint8_t buf[UDP_MAX];
-  vg_addr_t to;
-  int n;
-  while ((n = vg_rtc_poll_transmit(s->rtc, buf, sizeof buf, &to)) > 0) {
-    if (to.transport != VG_TRANSPORT_UDP) continue; /* this client is UDP only */
-    int i = to.family == 4 ? 0 : 1;
-    if (s->fd[i] < 0) s->fd[i] = open_udp(i == 0 ? AF_INET : AF_INET6);
-    if (s->fd[i] < 0) continue;
-    struct sockaddr_storage ss;
-    socklen_t sl = to_sockaddr(&to, &ss);
-    (void)sendto(s->fd[i], buf, (size_t)n, 0, (struct sockaddr *)&ss, sl);
-  }
+  vg_bench_send_queued(s->rtc, s->fd);
   /* Events are stamped when we see them, after the core has done the
    * work that produced them (the input's `now` is from before it). */
-  vg_time_t now = now_us();
+  vg_time_t now = vg_bench_now();
   vg_rtc_event_t ev;
   while (vg_rtc_poll_event(s->rtc, &ev)) {
     result_t *r = s->r;
@@ -304,18 +169,7 @@ static void flush(session_t *s) {
 }
 
 static void receive(session_t *s, int fd) {
-  uint8_t buf[UDP_MAX];
-  for (;;) {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&ss, &sl);
-    if (n < 0) return; /* EAGAIN: drained */
-    vg_addr_t from;
-    from_sockaddr(&ss, &from);
-    vg_time_t now = now_us();
-    (void)vg_rtc_handle_packet(s->rtc, now, &from, buf, (size_t)n);
-    flush(s);
-  }
+  while (vg_bench_recv_one(s->rtc, fd)) flush(s);
 }
 
 static const char *waiting_for(const result_t *r) {
@@ -330,7 +184,7 @@ static void drive(session_t *s, vg_time_t deadline) {
   result_t *r = s->r;
   flush(s);
   while (r->t[PH_ECHO] < 0 && !r->why[0]) {
-    vg_time_t now = now_us();
+    vg_time_t now = vg_bench_now();
     if (now >= deadline) {
       snprintf(r->why, sizeof r->why, "timed out waiting for %s", waiting_for(r));
       return;
@@ -348,7 +202,7 @@ static void drive(session_t *s, vg_time_t deadline) {
     }
     for (int i = 0; i < nfd; i++)
       if (pfd[i].revents & POLLIN) receive(s, pfd[i].fd);
-    now = now_us();
+    now = vg_bench_now();
     if (vg_rtc_poll_timeout(s->rtc) <= now) {
       (void)vg_rtc_handle_timeout(s->rtc, now);
       flush(s);
@@ -367,51 +221,15 @@ static void drive(session_t *s, vg_time_t deadline) {
   }
 }
 
-/* Binds `fd` to the local address that routes to the server (port chosen
- * by the kernel) and adds it to the offer as our host candidate
- * (RFC 8839 §5.1), as a browser does. voxgate, being ICE-lite, learns the
- * address from our checks anyway; full agents such as aioice fail at once
- * when an offer has no candidate. Returns the new length, or `n` unchanged
- * (and `fd` unbound) when the address cannot be found. */
-static int add_host_candidate(int fd, const char *server_host, char *offer, int n, size_t cap) {
-  struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(9)};
-  if (inet_pton(AF_INET, server_host, &dst.sin_addr) != 1) return n;
-  /* A UDP connect sends nothing; it picks the route and so the source. */
-  int probe = socket(AF_INET, SOCK_DGRAM, 0);
-  struct sockaddr_in self;
-  socklen_t sl = sizeof self;
-  int ok = probe >= 0 && connect(probe, (struct sockaddr *)&dst, sizeof dst) == 0 &&
-           getsockname(probe, (struct sockaddr *)&self, &sl) == 0;
-  if (probe >= 0) close(probe);
-  if (!ok) return n;
-  self.sin_port = 0;
-  sl = sizeof self;
-  if (bind(fd, (struct sockaddr *)&self, sizeof self) < 0 ||
-      getsockname(fd, (struct sockaddr *)&self, &sl) < 0)
-    return n;
-  char ip[INET_ADDRSTRLEN];
-  const char *eoc = strstr(offer, "a=end-of-candidates\r\n");
-  if (!eoc || !inet_ntop(AF_INET, &self.sin_addr, ip, sizeof ip)) return n;
-  char line[128];
-  int ll = snprintf(line, sizeof line, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n", ip,
-                    (unsigned)ntohs(self.sin_port));
-  size_t at = (size_t)(eoc - offer);
-  if (ll <= 0 || (size_t)n + (size_t)ll + 1 > cap) return n;
-  memmove(offer + at + ll, offer + at, (size_t)n - at + 1);
-  memcpy(offer + at, line, (size_t)ll);
-  return n + ll;
-}
-
 static void run_session(bench_t *b, int index, result_t *r) {
   for (int i = 0; i < PH_COUNT; i++) r->t[i] = -1;
   r->why[0] = '\0';
   session_t *s = calloc(1, sizeof *s);
-  buf_t body = {0};
+  vg_bench_buf_t body = {0};
   char sid[16];
   snprintf(sid, sizeof sid, "bench%d", index);
   vg_rtc_config_t cfg = {.role = VG_RTC_ROLE_CLIENT, .cert = b->cert, .sid = sid};
-  char offer[4096];
-  int n;
+  vg_bench_whip_t w = {.answer_at = -1};
   if (!s) {
     snprintf(r->why, sizeof r->why, "out of memory");
     return;
@@ -419,48 +237,24 @@ static void run_session(bench_t *b, int index, result_t *r) {
   s->fd[0] = s->fd[1] = -1;
   s->r = r;
   s->any_echo = b->opt->any_echo;
-  if (vg_rtc_create(&cfg, &s->rtc) < 0 ||
-      (n = vg_rtc_create_offer(s->rtc, offer, sizeof offer)) <= 0) {
+  if (vg_rtc_create(&cfg, &s->rtc) < 0) {
     snprintf(r->why, sizeof r->why, "could not make an offer");
     goto done;
   }
-  s->fd[0] = open_udp(AF_INET);
-  if (s->fd[0] >= 0 && !b->opt->no_candidate)
-    n = add_host_candidate(s->fd[0], b->server_host, offer, n, sizeof offer);
-
-  s->t0 = now_us();
-  long code = http(b, "POST", b->whip_url, "application/sdp", offer, (size_t)n, &body, r->why,
-                   sizeof r->why);
-  if (code < 0) goto done;
-  r->t[PH_ANSWER] = now_us() - s->t0;
-  if (code != 201) {
-    snprintf(r->why, sizeof r->why, "POST returned %ld: %.100s", code, body.data ? body.data : "");
-    goto done;
-  }
-  struct curl_header *loc = NULL;
-  if (curl_easy_header(b->curl, "Location", 0, CURLH_HEADER, -1, &loc) != CURLHE_OK || !loc) {
-    snprintf(r->why, sizeof r->why, "201 without a Location header");
-    goto done;
-  }
-  char session_url[600];
-  if (strncmp(loc->value, "http://", 7) == 0 || strncmp(loc->value, "https://", 8) == 0)
-    snprintf(session_url, sizeof session_url, "%s", loc->value);
-  else
-    snprintf(session_url, sizeof session_url, "%s%s", b->opt->url, loc->value);
-
-  const char *why = NULL;
-  if (vg_rtc_apply_answer(s->rtc, now_us(), body.data, body.len, &why) < 0) {
-    snprintf(r->why, sizeof r->why, "the answer was refused: %s", why ? why : "?");
-  } else {
-    drive(s, s->t0 + b->opt->timeout);
-  }
+  s->fd[0] = vg_bench_open_udp(AF_INET);
+  int started = vg_bench_whip_start(&b->http, s->rtc, s->fd[0], b->opt->url, b->whip_url,
+                                    !b->opt->no_candidate, &w, r->why, sizeof r->why);
+  s->t0 = w.t0;
+  if (w.answer_at >= 0) r->t[PH_ANSWER] = w.answer_at - w.t0;
+  if (!w.url[0]) goto done; /* no session on the server */
+  if (started == 0) drive(s, s->t0 + b->opt->timeout);
 
   if (b->opt->abandon) goto done; /* a vanished client: consent expiry must end it */
   /* Always end the server's session, whatever happened. */
-  vg_time_t d0 = now_us();
+  vg_time_t d0 = vg_bench_now();
   char dwhy[160] = "";
-  code = http(b, "DELETE", session_url, NULL, NULL, 0, &body, dwhy, sizeof dwhy);
-  r->t[PH_DELETE] = now_us() - d0;
+  long code = vg_bench_http(&b->http, "DELETE", w.url, NULL, NULL, 0, &body, dwhy, sizeof dwhy);
+  r->t[PH_DELETE] = vg_bench_now() - d0;
   if (code != 200 && !r->why[0]) {
     if (code < 0) snprintf(r->why, sizeof r->why, "%s", dwhy);
     else snprintf(r->why, sizeof r->why, "DELETE returned %ld", code);
@@ -475,52 +269,6 @@ done:
 }
 
 /* --- results -------------------------------------------------------------- */
-
-static int cmp_time(const void *a, const void *b) {
-  vg_time_t x = *(const vg_time_t *)a, y = *(const vg_time_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of sorted v[0..n). */
-static vg_time_t percentile(const vg_time_t *v, size_t n, int p) {
-  size_t rank = (size_t)((p * n + 99) / 100);
-  if (rank < 1) rank = 1;
-  return v[rank - 1];
-}
-
-/* utime + stime of `pid` in clock ticks, or -1. */
-static long long cpu_ticks(long pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  /* proc(5): "pid (comm) state ppid ... utime stime ..."; comm may hold
-   * spaces and parentheses, so count fields after the last ')'. utime is
-   * field 14 and stime 15: the 12th and 13th after it. */
-  char *p = strrchr(buf, ')');
-  if (!p) return -1;
-  long long utime = -1, stime = -1;
-  int field = 2;
-  for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " ")) {
-    field++;
-    if (field == 14) utime = atoll(tok);
-    if (field == 15) {
-      stime = atoll(tok);
-      break;
-    }
-  }
-  return utime < 0 || stime < 0 ? -1 : utime + stime;
-}
-
-static double self_cpu_ms(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
-}
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -587,7 +335,7 @@ static int parse_args(int argc, char **argv, options_t *o) {
 }
 
 static void print_table(const options_t *o, const result_t *res) {
-  vg_time_t *v = malloc(sizeof *v * (size_t)o->n);
+  double *v = malloc(sizeof *v * (size_t)o->n);
   if (!v) return;
   printf("%-26s %9s %9s %9s %9s %9s\n", "phase (ms)", "median", "p95", "min", "max", "mean");
   for (int ph = 0; ph < PH_COUNT; ph++) {
@@ -595,17 +343,17 @@ static void print_table(const options_t *o, const result_t *res) {
     double sum = 0;
     for (int i = 0; i < o->n; i++)
       if (!res[i].why[0] && res[i].t[ph] >= 0) {
-        v[m++] = res[i].t[ph];
+        v[m++] = (double)res[i].t[ph];
         sum += (double)res[i].t[ph];
       }
     if (m == 0) {
       printf("%-26s %9s\n", phase_name[ph], "-");
       continue;
     }
-    qsort(v, m, sizeof *v, cmp_time);
+    qsort(v, m, sizeof *v, vg_bench_cmp_double);
     printf("%-26s %9.2f %9.2f %9.2f %9.2f %9.2f\n", phase_name[ph],
-           (double)percentile(v, m, 50) / 1e3, (double)percentile(v, m, 95) / 1e3,
-           (double)v[0] / 1e3, (double)v[m - 1] / 1e3, sum / (double)m / 1e3);
+           vg_bench_percentile(v, m, 50) / 1e3, vg_bench_percentile(v, m, 95) / 1e3, v[0] / 1e3,
+           v[m - 1] / 1e3, sum / (double)m / 1e3);
   }
   free(v);
 }
@@ -634,47 +382,36 @@ int main(int argc, char **argv) {
   vg_log_set_level(opt.verbose ? VG_LOG_DEBUG : VG_LOG_ERROR);
   bench_t b = {.opt = &opt};
   snprintf(b.whip_url, sizeof b.whip_url, "%s/whip?mode=%s", opt.url, opt.mode);
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(b.curl = curl_easy_init()) ||
-      vg_srtp_global_init() < 0 || vg_dtls_cert_create(&b.cert) < 0) {
+  if (vg_bench_http_init(&b.http, opt.token) < 0 || vg_srtp_global_init() < 0 ||
+      vg_dtls_cert_create(&b.cert) < 0) {
     fprintf(stderr, "vg_bench_connect: initialisation failed\n");
     return 1;
   }
-  CURLU *u = curl_url();
-  char *host = NULL;
-  if (u && curl_url_set(u, CURLUPART_URL, opt.url, 0) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
-    snprintf(b.server_host, sizeof b.server_host, "%s", host);
-  curl_free(host);
-  curl_url_cleanup(u);
-  /* Loopback or a LAN: a refused or hung request is a failure, not a wait. */
-  curl_easy_setopt(b.curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(b.curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(b.curl, CURLOPT_TCP_NODELAY, 1L);
+  b.http.fresh_connection = opt.fresh_connection;
 
   result_t *res = calloc((size_t)opt.n, sizeof *res);
   if (!res) return 1;
-  long tck = sysconf(_SC_CLK_TCK);
-  long long cpu0 = opt.server_pid ? cpu_ticks(opt.server_pid) : -1;
-  double self0 = self_cpu_ms();
-  vg_time_t w0 = now_us();
+  double cpu0 = opt.server_pid ? vg_bench_cpu_s(opt.server_pid) : -1;
+  double self0 = vg_bench_self_cpu_ms();
+  vg_time_t w0 = vg_bench_now();
   int ok = 0;
   for (int i = 0; i < opt.n; i++) {
     run_session(&b, i, &res[i]);
     if (res[i].why[0]) fprintf(stderr, "session %d: %s\n", i, res[i].why);
     else ok++;
   }
-  vg_time_t wall = now_us() - w0;
-  long long cpu1 = opt.server_pid ? cpu_ticks(opt.server_pid) : -1;
-  double self1 = self_cpu_ms();
+  vg_time_t wall = vg_bench_now() - w0;
+  double cpu1 = opt.server_pid ? vg_bench_cpu_s(opt.server_pid) : -1;
+  double self1 = vg_bench_self_cpu_ms();
 
   printf("voxgate connect benchmark: %d sequential sessions against %s (mode %s, %s)\n", opt.n,
          opt.url, opt.mode, opt.fresh_connection ? "new TCP connection per request" : "HTTP keep-alive");
   printf("%d succeeded, %d failed; %.2f s wall\n", ok, opt.n - ok, (double)wall / 1e6);
   print_table(&opt, res);
   if (cpu0 >= 0 && cpu1 >= 0) {
-    double ms = (double)(cpu1 - cpu0) * 1000.0 / (double)tck;
-    printf("server CPU (utime+stime): %.1f ms in all, %.3f ms per session (%lld ticks of 1/%ld s)\n",
-           ms, ms / opt.n, cpu1 - cpu0, tck);
+    double ms = (cpu1 - cpu0) * 1000.0;
+    printf("server CPU (utime+stime): %.1f ms in all, %.3f ms per session (ticks of 1/%ld s)\n", ms,
+           ms / opt.n, sysconf(_SC_CLK_TCK));
   } else if (opt.server_pid) {
     printf("server CPU: could not read /proc/%ld/stat\n", opt.server_pid);
   }
@@ -683,7 +420,6 @@ int main(int argc, char **argv) {
 
   free(res);
   vg_dtls_cert_destroy(b.cert);
-  curl_easy_cleanup(b.curl);
-  curl_global_cleanup();
+  vg_bench_http_cleanup(&b.http);
   return ok == opt.n ? 0 : 1;
 }

@@ -36,36 +36,20 @@ targets="vg_bench_connect"
 cmake --build "$BUILD" -j2 --target $targets >/dev/null
 [ -x "$BUILD/vg_bench_connect" ] || die "vg_bench_connect was not built (libcurl missing?)"
 
+. "$ROOT/bench/lib.sh"
 NS=vgbench-$$
-SERVER_PID=""
-cleanup() {
-  set +e
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID"
-    wait "$SERVER_PID" 2>/dev/null
-  fi
-  ip netns del "$NS" 2>/dev/null
-}
-trap cleanup EXIT
+trap 'vg_ns_down "$NS"' EXIT
 trap 'exit 130' INT TERM
 
-ip netns add "$NS"
-ip -n "$NS" link set lo up
+vg_ns_up "$NS"
 LOG="$BUILD/connect-server-$SERVER_KIND.log"
-# `ip netns exec` execs the command, so $! is the server's pid (for its CPU time).
 if [ "$SERVER_KIND" = voxgate ]; then
-  ip netns exec "$NS" "$BUILD/voxgate" --port "$PORT" --bind 127.0.0.1 --log-level warn \
-    --max-sessions 1000 >"$LOG" 2>&1 &
+  vg_server_start "$NS" "$PORT" "$LOG" "$BUILD/voxgate" --port "$PORT" --bind 127.0.0.1 \
+    --log-level warn --max-sessions 1000 || die "the server exited at start"
 else
-  ip netns exec "$NS" /usr/bin/python3 "$ROOT/bench/aiortc_echo_server.py" \
-    --host-ip 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 &
+  vg_server_start "$NS" "$PORT" "$LOG" /usr/bin/python3 "$ROOT/bench/aiortc_echo_server.py" \
+    --host-ip 127.0.0.1 --port "$PORT" || die "the server exited at start"
 fi
-SERVER_PID=$!
-for _ in $(seq 100); do
-  ip netns exec "$NS" bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT" 2>/dev/null && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$LOG"; die "the server exited at start"; }
-  sleep 0.1
-done
 
 echo "server: $SERVER_KIND (pid $SERVER_PID) on 127.0.0.1:$PORT in netns $NS; $(nproc) cores"
 rc=0
