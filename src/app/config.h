@@ -46,6 +46,7 @@ typedef struct {
   char asr_grammar[VG_CONFIG_PATH_MAX];  /* "" = none */
   size_t asr_streams;
   size_t workers;                        /* 0 = one per core */
+  uint64_t http_idle_ms;                 /* 0 = the IO layer's default (tests shorten it) */
   bool help;
 } vg_config_t;
 

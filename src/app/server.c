@@ -525,6 +525,7 @@ int vg_server_create(uv_loop_t *loop, const vg_config_t *cfg, vg_server_t **out,
   }
   if ((r = make_tls(srv, err, cap)) < 0) goto fail;
   vg_tcp_handlers_t th = {.tls = srv->tls,
+                          .idle_timeout_ms = cfg->http_idle_ms,
                           .on_http = vg_api_handle,
                           .on_ice_frame = on_datagram,
                           .on_ice_closed = on_ice_tcp_closed,

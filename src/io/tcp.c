@@ -101,6 +101,10 @@ static void conn_close(conn_t *c) {
   uv_close((uv_handle_t *)&c->handle, conn_free_if_done);
 }
 
+static uint64_t idle_ms(const conn_t *c) {
+  return c->owner->h.idle_timeout_ms ? c->owner->h.idle_timeout_ms : VG_TCP_IDLE_TIMEOUT_MS;
+}
+
 static void on_idle(uv_timer_t *tm) {
   conn_t *c = tm->data;
   if (c->kind == KIND_SNIFF) VG_LOG(VG_LOG_DEBUG, NULL, "closing a TCP connection that never spoke");
@@ -264,6 +268,9 @@ static bool become_ws(conn_t *c, const vg_http_reply_t *reply) {
   }
   c->wsh = reply->ws;
   if (reply->ws_conn) *reply->ws_conn = c;
+  /* An event stream may only listen, for the whole session: no HTTP idle
+   * timeout once upgraded (its end comes from the session or the peer). */
+  uv_timer_stop(&c->idle);
   return send_plain(c, resp, (size_t)n, false);
 }
 
@@ -313,7 +320,7 @@ static void http_bytes(conn_t *c, const uint8_t *data, size_t len) {
     if (!keep) return;
     /* Each request gets the idle timeout from the end of the previous one,
      * so a client trickling one byte at a time is still cut off. */
-    uv_timer_start(&c->idle, on_idle, VG_TCP_IDLE_TIMEOUT_MS, 0);
+    uv_timer_start(&c->idle, on_idle, idle_ms(c), 0);
   }
   if (c->pending_write > VG_TCP_MAX_PENDING_WRITE) {
     VG_LOG(VG_LOG_WARN, NULL, "closing an HTTP client that does not read its responses");
@@ -326,7 +333,7 @@ static void http_bytes(conn_t *c, const uint8_t *data, size_t len) {
 static void ice_bytes(conn_t *c, const uint8_t *data, size_t len) {
   /* Consent checks keep arriving on a live path; the peer's consent timer,
    * not this one, decides when the session is dead. */
-  uv_timer_start(&c->idle, on_idle, VG_TCP_IDLE_TIMEOUT_MS, 0);
+  uv_timer_start(&c->idle, on_idle, idle_ms(c), 0);
   size_t off = 0;
   while (off < len && !c->closing) {
     const uint8_t *frame;
@@ -450,13 +457,13 @@ static bool become(conn_t *c, vg_sniff_t s) {
   if (s == VG_SNIFF_HTTP) {
     if (vg_http_conn_create(0, &c->http) < 0) goto fail;
     c->kind = KIND_HTTP;
-    uv_timer_start(&c->idle, on_idle, VG_TCP_IDLE_TIMEOUT_MS, 0);
+    uv_timer_start(&c->idle, on_idle, idle_ms(c), 0);
     return true;
   }
   if (s == VG_SNIFF_TLS && t->h.tls) {
     if (vg_tls_create(t->h.tls, &c->tls) < 0 || vg_http_conn_create(0, &c->http) < 0) goto fail;
     c->kind = KIND_HTTPS;
-    uv_timer_start(&c->idle, on_idle, VG_TCP_IDLE_TIMEOUT_MS, 0);
+    uv_timer_start(&c->idle, on_idle, idle_ms(c), 0);
     return true;
   }
   if (s == VG_SNIFF_ICE_TCP && t->h.on_ice_frame) {

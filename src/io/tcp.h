@@ -81,6 +81,8 @@ typedef struct {
   /* Nullable: serves HTTPS to connections that open with a ClientHello
    * (borrowed; must outlive the listener). Without it they are closed. */
   vg_tls_ctx_t *tls;
+  /* Idle HTTP connections close after this; 0 = VG_TCP_IDLE_TIMEOUT_MS. */
+  uint64_t idle_timeout_ms;
 } vg_tcp_handlers_t;
 
 typedef struct vg_tcp vg_tcp_t;

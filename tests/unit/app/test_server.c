@@ -48,6 +48,7 @@ static bool server_start(server_t *s, int salt, const char *token, size_t max_se
   cfg.port = s->port;
   cfg.max_sessions = max_sessions;
   cfg.asr_streams = 1;
+  cfg.http_idle_ms = 1000; /* so the tests can outlast it */
   if (vg_addr_parse(&cfg.bind, "127.0.0.1", 0, VG_TRANSPORT_UDP) < 0) return false;
   cfg.has_bind = true;
   if (token) snprintf(cfg.token, sizeof cfg.token, "%s", token);
@@ -430,6 +431,9 @@ static void test_echo_survives_hostile_requests(void) {
   CHECK(strstr(evbuf, "HTTP/1.1 101") == evbuf);
   CHECK(strstr(evbuf, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") != NULL);
   size_t head = (size_t)(strstr(evbuf, "\r\n\r\n") + 4 - evbuf);
+  /* a listen-only event stream outlives the HTTP idle timeout (1 s here) */
+  run_both(&s, &c, 1500);
+  CHECK(vg_server_session_count(s.srv) == 1);
 
   /* DELETE ends it at once and frees the slot */
   CHECK(http_do(&s, "DELETE", c.location, NULL, "", 0, &r));
