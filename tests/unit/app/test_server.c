@@ -39,6 +39,9 @@ static uint16_t test_port(int salt) {
   return (uint16_t)(20000 + (getpid() * 7 + salt * 101) % 30000);
 }
 
+/* The speech engine the next server_start uses (NULL: the default). */
+static const char *g_asr_spec;
+
 static bool server_start(server_t *s, int salt, const char *token, size_t max_sessions) {
   /* one recognizer is enough here, and loads fastest */
   vg_config_t cfg;
@@ -49,6 +52,7 @@ static bool server_start(server_t *s, int salt, const char *token, size_t max_se
   cfg.max_sessions = max_sessions;
   cfg.asr_streams = 1;
   cfg.http_idle_ms = 1000; /* so the tests can outlast it */
+  if (g_asr_spec) snprintf(cfg.asr, sizeof cfg.asr, "%s", g_asr_spec);
   if (vg_addr_parse(&cfg.bind, "127.0.0.1", 0, VG_TRANSPORT_UDP) < 0) return false;
   cfg.has_bind = true;
   if (token) snprintf(cfg.token, sizeof cfg.token, "%s", token);
@@ -320,6 +324,34 @@ static void run_both(server_t *s, client_t *c, int ms) {
   }
 }
 
+/* Opens /whip/<id>/events with a raw WebSocket handshake (RFC 6455 §1.3's
+ * sample key); returns the socket, with the 101 response (and anything
+ * after it) in buf. -1 on failure. */
+static int events_open(server_t *s, client_t *c, const char *location, char *buf, size_t cap,
+                       size_t *len) {
+  char req[512];
+  snprintf(req, sizeof req,
+           "GET %s/events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           "Sec-WebSocket-Version: 13\r\n\r\n",
+           location);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(s->port)};
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) return -1;
+  fcntl(fd, F_SETFL, O_NONBLOCK);
+  if (send(fd, req, strlen(req), 0) != (ssize_t)strlen(req)) return -1;
+  *len = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < 300 && !strstr(buf, "\r\n\r\n"); i++) {
+    run_both(s, c, 2);
+    ssize_t n = recv(fd, buf + *len, cap - 1 - *len, 0);
+    if (n > 0) *len += (size_t)n;
+    buf[*len] = '\0';
+  }
+  return strstr(buf, "\r\n\r\n") ? fd : -1;
+}
+
 /* ---- tests ------------------------------------------------------------------ */
 
 static const char no_opus_offer[] =
@@ -407,26 +439,10 @@ static void test_echo_survives_hostile_requests(void) {
   CHECK(c.echoed + 3 >= c.sent); /* nothing lost on loopback but the last in flight */
 
   /* the session's event stream: a WebSocket on /whip/<id>/events */
-  char ev_req[512];
-  snprintf(ev_req, sizeof ev_req,
-           "GET %s/events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-           "Sec-WebSocket-Version: 13\r\n\r\n",
-           c.location);
-  int evfd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in esa = {.sin_family = AF_INET, .sin_port = htons(s.port)};
-  inet_pton(AF_INET, "127.0.0.1", &esa.sin_addr);
-  CHECK(connect(evfd, (struct sockaddr *)&esa, sizeof esa) == 0);
-  fcntl(evfd, F_SETFL, O_NONBLOCK);
-  CHECK(send(evfd, ev_req, strlen(ev_req), 0) == (ssize_t)strlen(ev_req));
   char evbuf[4096];
   size_t evlen = 0;
-  for (int i = 0; i < 300 && !strstr(evbuf, "\r\n\r\n"); i++) {
-    run_both(&s, &c, 2);
-    ssize_t n = recv(evfd, evbuf + evlen, sizeof evbuf - 1 - evlen, 0);
-    if (n > 0) evlen += (size_t)n;
-    evbuf[evlen] = '\0';
-  }
+  int evfd = events_open(&s, &c, c.location, evbuf, sizeof evbuf, &evlen);
+  CHECK(evfd >= 0);
   /* RFC 6455 §1.3's key gives this accept value */
   CHECK(strstr(evbuf, "HTTP/1.1 101") == evbuf);
   CHECK(strstr(evbuf, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") != NULL);
@@ -639,5 +655,61 @@ static void test_urls_name_each_address_once(void) {
   server_stop(&s);
 }
 
-VGT_MAIN(VGT_CASE(test_transcribe_session), VGT_CASE(test_echo_survives_hostile_requests), VGT_CASE(test_offer_errors_and_token),
+/* An exec engine whose program dies mid-stream: the session's event stream
+ * gets one error with the program's exit status and last stderr line; the
+ * server carries on. */
+static void test_exec_engine_crash_is_reported(void) {
+  vg_log_set_level(VG_LOG_ERROR);
+  g_asr_spec = "exec:head -c 16000 >/dev/null; echo 'model file not found' >&2; exit 3";
+  server_t s;
+  bool up = server_start(&s, 5, NULL, 10);
+  g_asr_spec = NULL;
+  CHECK(up);
+  client_t c;
+  CHECK(client_start_mode(&c, &s, "transcribe"));
+  c.quiet = true;
+  for (int i = 0; i < 2000 && !c.connected; i++) run_both(&s, &c, 1);
+  CHECK(c.connected);
+  char evbuf[8192];
+  size_t evlen = 0;
+  int evfd = events_open(&s, &c, c.location, evbuf, sizeof evbuf, &evlen);
+  CHECK(evfd >= 0);
+  int err;
+  OpusEncoder *enc = opus_encoder_create(16000, 1, OPUS_APPLICATION_VOIP, &err);
+  CHECK(enc != NULL);
+  int16_t tone[320];
+  bool reported = false;
+  for (uint32_t k = 0; k < 150 && !reported; k++) { /* up to 3 s of audio */
+    for (int i = 0; i < 320; i++) tone[i] = (int16_t)((i * 37 + (int)k) % 200 - 100);
+    uint8_t pkt[400];
+    int n = opus_encode(enc, tone, 320, pkt, sizeof pkt);
+    CHECK(n > 0);
+    CHECK(vg_rtc_send_audio(c.rtc, now_us(), k * 960, k == 0, pkt, (size_t)n) == VG_OK);
+    run_both(&s, &c, 20);
+    ssize_t got = recv(evfd, evbuf + evlen, sizeof evbuf - 1 - evlen, 0);
+    if (got > 0) evlen += (size_t)got;
+    evbuf[evlen] = '\0';
+    reported = strstr(evbuf, "\"type\":\"error\"") != NULL;
+  }
+  opus_encoder_destroy(enc);
+  for (int i = 0; i < 50 && !strstr(evbuf, "model file not found"); i++) {
+    run_both(&s, &c, 20);
+    ssize_t got = recv(evfd, evbuf + evlen, sizeof evbuf - 1 - evlen, 0);
+    if (got > 0) evlen += (size_t)got;
+    evbuf[evlen] = '\0';
+  }
+  CHECK(reported);
+  CHECK(strstr(evbuf, "status 3") != NULL);
+  CHECK(strstr(evbuf, "model file not found") != NULL);
+  /* the server is fine, and so is the session's media path */
+  response_t r;
+  CHECK(http_do(&s, "GET", "/healthz", NULL, "", 0, &r));
+  CHECK_EQ(r.status, 200);
+  CHECK_EQ(vg_server_session_count(s.srv), 1);
+  close(evfd);
+  client_stop(&c);
+  server_stop(&s);
+}
+
+VGT_MAIN(VGT_CASE(test_transcribe_session), VGT_CASE(test_exec_engine_crash_is_reported), VGT_CASE(test_echo_survives_hostile_requests), VGT_CASE(test_offer_errors_and_token),
          VGT_CASE(test_echo_over_ice_tcp_when_udp_is_blocked), VGT_CASE(test_urls_name_each_address_once))
