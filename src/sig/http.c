@@ -275,7 +275,7 @@ static int on_headers_complete(http_parser *p) {
   /* RFC 9110 §6.2: a server answers a major version it does not speak
    * with 505. */
   if (p->http_major != 1) return cb_fail(p, VG_EUNSUPPORTED, 505, "HTTP version not supported");
-  /* RFC 9110 §9.3.6: CONNECT is for proxies; not implemented here. */
+  /* RFC 9110 §9.3.6: CONNECT is for proxies; this server is not one. */
   if (p->method == HTTP_CONNECT) return cb_fail(p, VG_EUNSUPPORTED, 501, "CONNECT not supported");
   if (parse_target(c) != 0) return -1;
 
@@ -420,7 +420,7 @@ static int parser_error(vg_http_conn_t *c, enum http_errno e, const uint8_t *at,
      * it one when http-parser stopped on an upper-case letter, anything else
      * (binary, a TLS handshake, lower-case text) is garbage → 400. */
     if (left > 0 && *at >= 'A' && *at <= 'Z')
-      return fail(c, VG_EUNSUPPORTED, 501, "method not implemented");
+      return fail(c, VG_EUNSUPPORTED, 501, "unknown or unsupported method");
     return fail(c, VG_EPROTO, 400, "not an HTTP request");
   default:
     return fail(c, VG_EPROTO, 400, http_errno_description(e));

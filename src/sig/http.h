@@ -99,7 +99,7 @@ void vg_http_conn_destroy(vg_http_conn_t *c);
  * request once next() is called).
  *
  * On a malformed or over-limit request returns a negative code (VG_EPROTO
- * malformed, VG_ELIMIT over a limit, VG_EUNSUPPORTED not implemented,
+ * malformed, VG_ELIMIT over a limit, VG_EUNSUPPORTED unsupported,
  * VG_ENOMEM growing the body buffer failed) and sets *status (400, 413, 414,
  * 431, 501, 505; 500 for VG_ENOMEM) and *why (static one-line reason); both
  * are nullable. The caller answers with that status and closes: the conn
