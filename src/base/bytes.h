@@ -167,4 +167,20 @@ static inline void vg_store_u32(uint8_t *p, uint32_t v) {
   p[3] = (uint8_t)v;
 }
 
+/* Writes bytes as upper-case hex pairs separated by colons ("AB:CD:01"),
+ * the form of SDP a=fingerprint (RFC 8122 §5) and of the certificate
+ * fingerprints voxgate prints. Always NUL-terminates; truncates (at a pair
+ * boundary) when `cap` is too small. */
+static inline void vg_format_hex_colons(const uint8_t *in, size_t n, char *out, size_t cap) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t pos = 0;
+  if (cap == 0) return;
+  for (size_t i = 0; i < n && pos + 3 <= cap; i++) {
+    if (i) out[pos++] = ':';
+    out[pos++] = hex[in[i] >> 4];
+    out[pos++] = hex[in[i] & 15];
+  }
+  out[pos < cap ? pos : cap - 1] = '\0';
+}
+
 #endif

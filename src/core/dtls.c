@@ -170,17 +170,6 @@ struct vg_dtls {
 /* ---------------------------------------------------------------------- */
 /* Certificate                                                            */
 
-static void format_fingerprint(const uint8_t *md, unsigned n, char *out, size_t cap) {
-  static const char hex[] = "0123456789ABCDEF";
-  size_t pos = 0;
-  for (unsigned i = 0; i < n && pos + 3 <= cap; i++) {
-    if (i) out[pos++] = ':';
-    out[pos++] = hex[md[i] >> 4];
-    out[pos++] = hex[md[i] & 15];
-  }
-  out[pos < cap ? pos : cap - 1] = '\0';
-}
-
 static int build_x509(vg_dtls_cert_t *c) {
   int ok = 0;
   BIGNUM *serial = BN_new();
@@ -238,7 +227,7 @@ int vg_dtls_cert_create(vg_dtls_cert_t **out) {
   if (!c->pkey || !build_x509(c) || !X509_digest(c->x509, EVP_sha256(), md, &md_len) ||
       !build_ctx(c))
     goto fail;
-  format_fingerprint(md, md_len, c->fingerprint, sizeof c->fingerprint);
+  vg_format_hex_colons(md, md_len, c->fingerprint, sizeof c->fingerprint);
   *out = c;
   return VG_OK;
 fail:

@@ -38,6 +38,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "base/bytes.h"
 #include "base/log.h"
 
 /* TLS 1.2 suites (RFC 5246 with RFC 5289 / RFC 7905): ECDHE only, AEAD
@@ -115,17 +116,6 @@ static bool last_error_is(int lib, int reason) {
   return e && ERR_GET_LIB(e) == lib && ERR_GET_REASON(e) == reason;
 }
 
-static void format_fingerprint(const uint8_t *md, unsigned n, char *out, size_t cap) {
-  static const char hex[] = "0123456789ABCDEF";
-  size_t pos = 0;
-  for (unsigned i = 0; i < n && pos + 3 <= cap; i++) {
-    if (i) out[pos++] = ':';
-    out[pos++] = hex[md[i] >> 4];
-    out[pos++] = hex[md[i] & 15];
-  }
-  out[pos < cap ? pos : cap - 1] = '\0';
-}
-
 /* ---------------------------------------------------------------------- */
 /* The shared context                                                     */
 
@@ -176,7 +166,7 @@ static int set_fingerprint(vg_tls_ctx_t *c) {
   uint8_t md[EVP_MAX_MD_SIZE];
   unsigned n = 0;
   if (!X509_digest(c->leaf, EVP_sha256(), md, &n)) return 0;
-  format_fingerprint(md, n, c->fingerprint, sizeof c->fingerprint);
+  vg_format_hex_colons(md, n, c->fingerprint, sizeof c->fingerprint);
   return 1;
 }
 

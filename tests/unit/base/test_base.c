@@ -51,6 +51,17 @@ static void test_addr_roundtrip(void) {
   CHECK_EQ(vg_addr_format(&b, s, 4), VG_ENOSPC);
 }
 
+static void test_hex_colons(void) {
+  const uint8_t md[] = {0xab, 0x01, 0xff};
+  char out[16];
+  vg_format_hex_colons(md, 3, out, sizeof out);
+  CHECK_STR(out, "AB:01:FF");
+  vg_format_hex_colons(md, 3, out, 6); /* room for "AB:01" only */
+  CHECK_STR(out, "AB:01");
+  vg_format_hex_colons(md, 0, out, sizeof out);
+  CHECK_STR(out, "");
+}
+
 static void test_errors_and_levels(void) {
   CHECK_STR(vg_strerror(VG_EAUTH), "authentication failed");
   CHECK_STR(vg_strerror(-999), "unknown error");
@@ -59,4 +70,5 @@ static void test_errors_and_levels(void) {
 }
 
 VGT_MAIN(VGT_CASE(test_reader_bounds), VGT_CASE(test_writer_bounds),
-         VGT_CASE(test_addr_roundtrip), VGT_CASE(test_errors_and_levels))
+         VGT_CASE(test_addr_roundtrip), VGT_CASE(test_errors_and_levels),
+         VGT_CASE(test_hex_colons))
