@@ -251,4 +251,21 @@ static inline int count_zombie_children(void) {
   return n;
 }
 
+/* An engine from its spec ("exec:...", "ws://..."), or NULL (reason printed). */
+static inline vg_asr_engine_t *test_engine(const char *spec) {
+  char err[256];
+  vg_asr_engine_t *e = NULL;
+  if (vg_asr_engine_create(spec, NULL, &e, err, sizeof err) < 0) fprintf(stderr, "  engine: %s\n", err);
+  return e;
+}
+
+/* Two tone bursts standing in for utterances, low noise around them:
+ * 0.5 s noise, 1.2 s 220 Hz, 0.8 s noise, 1.0 s 330 Hz, 0.8 s noise. */
+static inline bool tone_bursts(audio_t *a) {
+  unsigned seed = 1;
+  return audio_noise(a, 0.5, &seed) && audio_tone(a, 1.2, 220, 6000) &&
+         audio_noise(a, 0.8, &seed) && audio_tone(a, 1.0, 330, 6000) &&
+         audio_noise(a, 0.8, &seed);
+}
+
 #endif

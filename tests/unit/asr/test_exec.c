@@ -9,20 +9,9 @@
 #define EXAMPLE VG_TEST_DATA_DIR "/../../examples/asr_engine_example.py"
 
 static vg_asr_engine_t *exec_engine(const char *cmd) {
-  char spec[1024], err[256];
+  char spec[1024];
   snprintf(spec, sizeof spec, "exec:%s", cmd);
-  vg_asr_engine_t *e = NULL;
-  if (vg_asr_engine_create(spec, NULL, &e, err, sizeof err) < 0)
-    fprintf(stderr, "  engine: %s\n", err);
-  return e;
-}
-
-/* Tone bursts standing in for speech, with low noise around them. */
-static bool speechlike(audio_t *a) {
-  unsigned seed = 1;
-  return audio_noise(a, 0.5, &seed) && audio_tone(a, 1.2, 220, 6000) &&
-         audio_noise(a, 0.8, &seed) && audio_tone(a, 1.0, 330, 6000) &&
-         audio_noise(a, 0.8, &seed);
+  return test_engine(spec);
 }
 
 /* The example engine: partials while the "speech" lasts and one final per
@@ -32,7 +21,7 @@ static void test_example_engine(void) {
   CHECK(e != NULL);
   CHECK_STR(vg_asr_engine_name(e), "exec");
   audio_t a = {0};
-  CHECK(speechlike(&a));
+  CHECK(tone_bursts(&a));
   char err[256];
   vg_asr_stream_t *s;
   CHECK_EQ(vg_asr_stream_create(e, "ex1", &s, err, sizeof err), VG_OK);
@@ -147,7 +136,7 @@ static void fail_beside_healthy(const char *cmd, const char *reason, double seco
   vg_asr_engine_t *good = exec_engine("/usr/bin/python3 " EXAMPLE);
   CHECK(bad != NULL && good != NULL);
   audio_t a = {0}, x = {0};
-  CHECK(speechlike(&a));
+  CHECK(tone_bursts(&a));
   unsigned seed = 4;
   CHECK(audio_noise(&x, seconds, &seed));
   char err[256];

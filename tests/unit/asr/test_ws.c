@@ -56,20 +56,9 @@ static void server_stop(server_t *sv) {
 }
 
 static vg_asr_engine_t *ws_engine(const server_t *sv) {
-  char spec[128], err[256];
+  char spec[128];
   snprintf(spec, sizeof spec, "ws://127.0.0.1:%d/asr", sv->port);
-  vg_asr_engine_t *e = NULL;
-  if (vg_asr_engine_create(spec, NULL, &e, err, sizeof err) < 0)
-    fprintf(stderr, "  engine: %s\n", err);
-  return e;
-}
-
-/* Tone bursts (the fake server's "word"), low noise around them. */
-static bool two_bursts(audio_t *a) {
-  unsigned seed = 1;
-  return audio_noise(a, 0.5, &seed) && audio_tone(a, 1.2, 220, 6000) &&
-         audio_noise(a, 0.8, &seed) && audio_tone(a, 1.0, 330, 6000) &&
-         audio_noise(a, 0.8, &seed);
+  return test_engine(spec);
 }
 
 /* Partials while the tone lasts, a result per burst with its word and
@@ -82,7 +71,7 @@ static void test_partial_final(void) {
   CHECK(e != NULL);
   CHECK_STR(vg_asr_engine_name(e), "websocket");
   audio_t a = {0};
-  CHECK(two_bursts(&a));
+  CHECK(tone_bursts(&a));
   char err[256];
   vg_asr_stream_t *s;
   CHECK_EQ(vg_asr_stream_create(e, "ws1", &s, err, sizeof err), VG_OK);
@@ -164,7 +153,7 @@ static void fail_beside_healthy(const char *mode, const char *reason) {
   vg_asr_engine_t *eb = ws_engine(&bad), *eg = ws_engine(&good);
   CHECK(eb != NULL && eg != NULL);
   audio_t a = {0};
-  CHECK(two_bursts(&a));
+  CHECK(tone_bursts(&a));
   char err[256];
   vg_asr_stream_t *sb, *sg;
   CHECK_EQ(vg_asr_stream_create(eb, "bad", &sb, err, sizeof err), VG_OK);
