@@ -55,24 +55,16 @@ grep '^voxgate:' "$work/server.log" || true
 
 shot=()
 [ -n "${VOXGATE_E2E_SCREENSHOT:-}" ] && shot=(--screenshot "$(realpath -m "$VOXGATE_E2E_SCREENSHOT")")
-passed=0 failed=0
-fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 
 rc=0
 timeout 90 ip netns exec "$ns_c" node "$here/echo_browser.mjs" \
   --url "${base}?raw=1" --speech "$work/speech.wav" --control "$work/control.wav" \
   --profile "$work/profile" --insecure-url "http://$insecure_ip:$port/?raw=1" "${shot[@]}" \
   | tee "$work/browser.log" || rc=$?
-result=$(sed -n 's/^RESULT passed=\([0-9]*\) failed=\([0-9]*\)$/\1 \2/p' "$work/browser.log")
-if [ -n "$result" ]; then
-  passed=${result% *}; failed=${result#* }
-else
-  fail "the browser test ended early (exit $rc)"
-fi
-[ "$rc" = 0 ] || [ "$failed" != 0 ] || fail "the browser test exited $rc"
+e2e_browser_result "$work/browser.log" "$rc"
 
 # Clean shutdown on SIGTERM (exit status 0, the contract), no sanitizer report.
 e2e_server_stop "$work/server.log" || true
-passed=$((passed + E2E_STOP_OK)) failed=$((failed + E2E_STOP_FAILED))
+passed=$((E2E_RESULT_OK + E2E_STOP_OK)) failed=$((E2E_RESULT_FAILED + E2E_STOP_FAILED))
 echo "echo_browser: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -65,8 +65,6 @@ echo "healthz: $(ip netns exec "$ns_c" curl -sf --max-time 1 "${base}healthz")"
 
 shot=()
 [ -n "${VOXGATE_E2E_SCREENSHOT:-}" ] && shot=(--screenshot "$(realpath -m "$VOXGATE_E2E_SCREENSHOT")")
-passed=0 failed=0
-fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 
 rc=0
 timeout 90 ip netns exec "$ns_c" node "$here/transcribe_browser.mjs" \
@@ -74,16 +72,10 @@ timeout 90 ip netns exec "$ns_c" node "$here/transcribe_browser.mjs" \
   --segments "$work/transcribe.segments" --offline "$work/offline.json" --tool "$tool" \
   --token "$token" --profile "$work/profile" --events-log "$work/events.jsonl" "${shot[@]}" \
   | tee "$work/browser.log" || rc=$?
-result=$(sed -n 's/^RESULT passed=\([0-9]*\) failed=\([0-9]*\)$/\1 \2/p' "$work/browser.log")
-if [ -n "$result" ]; then
-  passed=${result% *}; failed=${result#* }
-else
-  fail "the browser test ended early (exit $rc)"
-fi
-[ "$rc" = 0 ] || [ "$failed" != 0 ] || fail "the browser test exited $rc"
+e2e_browser_result "$work/browser.log" "$rc"
 
 # Clean shutdown on SIGTERM (exit status 0, the contract), no sanitizer report.
 e2e_server_stop "$work/server.log" || true
-passed=$((passed + E2E_STOP_OK)) failed=$((failed + E2E_STOP_FAILED))
+passed=$((E2E_RESULT_OK + E2E_STOP_OK)) failed=$((E2E_RESULT_FAILED + E2E_STOP_FAILED))
 echo "transcribe_browser: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -14,6 +14,7 @@
 #   e2e_spawn NS LOG CMD...           background process in NS (registered)
 #   e2e_server_start NS LOG ARGS...   voxgate in NS -> E2E_SERVER_PID
 #   e2e_wait_http NS URL              polls URL from NS for up to 10 s
+#   e2e_browser_result LOG RC [TAG]   the browser script's RESULT line -> E2E_RESULT_OK/_FAILED
 #   e2e_server_stop LOG               SIGTERM; checks exit 0 and sanitizers
 #   e2e_teardown                      stops what was spawned, deletes the namespaces
 #
@@ -85,6 +86,25 @@ e2e_wait_http() {
     sleep 0.1
   done
   return 1
+}
+
+# e2e_browser_result LOG RC [TAG]: reads the "RESULT passed=N failed=M" line
+# a browser script (*.mjs) prints last into E2E_RESULT_OK / E2E_RESULT_FAILED.
+# A missing line, or a non-zero exit status RC with no failed check, counts
+# (and prints) one failure; TAG prefixes those lines (e.g. "[b] ").
+e2e_browser_result() {
+  local log=$1 rc=$2 tag=${3:-} result
+  result=$(sed -n 's/^RESULT passed=\([0-9]*\) failed=\([0-9]*\)$/\1 \2/p' "$log")
+  if [ -z "$result" ]; then
+    E2E_RESULT_OK=0 E2E_RESULT_FAILED=1
+    echo "FAIL ${tag}the browser test ended early (exit $rc)"
+    return
+  fi
+  E2E_RESULT_OK=${result% *} E2E_RESULT_FAILED=${result#* }
+  if [ "$rc" != 0 ] && [ "$E2E_RESULT_FAILED" = 0 ]; then
+    E2E_RESULT_FAILED=1
+    echo "FAIL ${tag}the browser test exited $rc"
+  fi
 }
 
 # e2e_server_stop LOG: SIGTERM to the server; prints one ok/FAIL line for
