@@ -635,7 +635,8 @@ int vg_rtc_handle_packet(vg_rtc_t *rtc, vg_time_t now, const vg_addr_t *from, co
   if (rtc->closed) return VG_ECLOSED;
   if (!rtc->negotiated) return VG_ESTATE;
   int r;
-  switch (vg_demux_classify(buf, len)) {
+  vg_demux_kind_t kind = vg_demux_classify(buf, len);
+  switch (kind) {
   case VG_DEMUX_STUN:
     r = vg_ice_handle_packet(rtc->ice, now, from, buf, len);
     /* An authenticated request (or, for the client, a verified response)
@@ -653,7 +654,7 @@ int vg_rtc_handle_packet(vg_rtc_t *rtc, vg_time_t now, const vg_addr_t *from, co
   case VG_DEMUX_RTP:
   case VG_DEMUX_RTCP:
     if (!path_valid(rtc, from)) return VG_EAUTH;
-    return handle_srtp(rtc, now, buf, len, vg_demux_classify(buf, len) == VG_DEMUX_RTCP);
+    return handle_srtp(rtc, now, buf, len, kind == VG_DEMUX_RTCP);
   default:
     rtc->stats.packets_dropped++;
     return VG_EPROTO;
