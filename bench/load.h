@@ -6,7 +6,14 @@
  * slot (index % LOAD_SLOTS), and each slot's timer tick sends that slot's
  * packets and runs its sessions' protocol timers. So the server sees the
  * sessions' packets spread over the interval, as from independent
- * clients, while the generator wakes only LOAD_SLOTS times per 20 ms. */
+ * clients, while the generator wakes only LOAD_SLOTS times per 20 ms.
+ *
+ * A session's socket is watched for every datagram (epoll wakes the loop)
+ * until its first echo, so connect times are not delayed; then it moves to
+ * a second epoll set that each slot tick drains without waiting, batching
+ * the input of ~N/LOAD_SLOTS sessions per wake-up. Round trips use the
+ * kernel's receive timestamps (SO_TIMESTAMPNS), so the batching does not
+ * show in them. */
 #ifndef VG_BENCH_LOAD_H
 #define VG_BENCH_LOAD_H
 
@@ -81,6 +88,7 @@ typedef struct {
   int fd;         /* owned: UDP socket or TCP connection; -1 */
   load_tcp_t *tcp; /* owned in TCP mode */
   bool udp_connected; /* the UDP socket is connect()ed to the selected address */
+  bool batched;       /* connected: its socket is in the batch epoll set */
   vg_addr_t selected;
   load_sig_session_t sig;
 
@@ -123,7 +131,8 @@ typedef struct {
 
 typedef struct load_run {
   load_opts_t opt;
-  int epfd;
+  int epfd;       /* what the loop waits on: connecting sessions, HTTP, the timer */
+  int epfd_batch; /* connected sessions' sockets, drained at every slot tick */
   vg_dtls_cert_t *cert; /* owned, shared by every session */
   load_sig_t *sig;      /* owned */
   load_speech_t speech;
@@ -148,6 +157,8 @@ void load_session_readable(load_session_t *s, uint32_t events);
 void load_session_tick(load_session_t *s, vg_time_t now, int64_t now_rt);
 /* Stops sending; unechoed frames are settled after the loss horizon. */
 void load_session_drain(load_session_t *s, vg_time_t now);
+/* Handles every connected session's pending input (the slot tick). */
+void load_sessions_drain_input(load_run_t *run);
 /* Counts what is unsettled, ends the media and the signaling. */
 void load_session_close(load_session_t *s);
 /* The signaling hooks (user = the session). */

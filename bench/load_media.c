@@ -39,6 +39,8 @@
 #define RECV_BATCH 8
 #define DGRAM_MAX 2048
 
+static void move_to_batch(load_session_t *s);
+
 /* --- clocks and small helpers ------------------------------------------------ */
 
 int64_t load_now_rt(void) {
@@ -56,7 +58,7 @@ static uint32_t frame_ts(const load_session_t *s, uint32_t i) {
 static void session_fail(load_session_t *s, const char *why) {
   if (s->failed || s->connected) return;
   s->failed = true;
-  snprintf(s->why, sizeof s->why, "%s", why);
+  snprintf(s->why, sizeof s->why, "%.150s", why);
   s->run->failed++;
   if (s->run->opt.verbose) fprintf(stderr, "session %d: %s\n", s->idx, why);
 }
@@ -74,6 +76,7 @@ static void mark_connected(load_session_t *s, vg_time_t now) {
     run->cap_connect = cap;
   }
   run->connect_ms[run->n_connect++] = (double)(now - s->sig.offer_at) / 1e3;
+  move_to_batch(s);
 }
 
 static void hist_add(uint32_t *h, int64_t us) {
@@ -90,9 +93,23 @@ static void settle(load_session_t *s, load_sent_t *f) {
 
 /* --- sockets -------------------------------------------------------------------- */
 
+static int epfd_of(const load_session_t *s) {
+  return s->batched ? s->run->epfd_batch : s->run->epfd;
+}
+
 static void watch(load_session_t *s, uint32_t events, int op) {
   struct epoll_event ev = {.events = events, .data.u64 = TAG_SESSION | (uint32_t)s->idx};
-  (void)epoll_ctl(s->run->epfd, op, s->fd, &ev);
+  (void)epoll_ctl(epfd_of(s), op, s->fd, &ev);
+}
+
+/* Connected: from now on the slot ticks drain the socket (see load.h). */
+static void move_to_batch(load_session_t *s) {
+  if (s->batched || s->fd < 0) return;
+  (void)epoll_ctl(s->run->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+  s->batched = true;
+  uint32_t ev = EPOLLIN;
+  if (s->tcp && (s->tcp->out_len || !s->tcp->connected)) ev |= EPOLLOUT;
+  watch(s, ev, EPOLL_CTL_ADD);
 }
 
 static int open_udp(load_session_t *s) {
@@ -117,6 +134,7 @@ static void open_tcp(load_session_t *s, const vg_addr_t *to) {
   if (fd < 0) return;
   int on = 1;
   (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
   struct sockaddr_in self = {.sin_family = AF_INET};
   if (s->run->local_ip[0] && inet_pton(AF_INET, s->run->local_ip, &self.sin_addr) == 1)
     (void)bind(fd, (struct sockaddr *)&self, sizeof self);
@@ -278,6 +296,18 @@ static void flush(load_session_t *s, vg_time_t now, int64_t rx_rt) {
 
 /* --- input ----------------------------------------------------------------------- */
 
+/* The kernel's receive time (CLOCK_REALTIME us) of a message read with
+ * SO_TIMESTAMPNS on; 0 when it carries none. */
+static int64_t rx_stamp(struct msghdr *mh) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      struct timespec ts;
+      memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    }
+  return 0;
+}
+
 static void udp_readable(load_session_t *s) {
   static uint8_t bufs[RECV_BATCH][DGRAM_MAX];
   static struct sockaddr_storage from[RECV_BATCH];
@@ -298,13 +328,7 @@ static void udp_readable(load_session_t *s) {
     if (n <= 0) return;
     vg_time_t now = vg_bench_now();
     for (int i = 0; i < n && s->rtc; i++) {
-      int64_t rx_rt = 0;
-      for (struct cmsghdr *c = CMSG_FIRSTHDR(&m[i].msg_hdr); c; c = CMSG_NXTHDR(&m[i].msg_hdr, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-          struct timespec ts;
-          memcpy(&ts, CMSG_DATA(c), sizeof ts);
-          rx_rt = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-        }
+      int64_t rx_rt = rx_stamp(&m[i].msg_hdr);
       vg_addr_t a;
       if (s->udp_connected) a = s->selected;
       else if (vg_sockaddr_to_addr((struct sockaddr *)&from[i], VG_TRANSPORT_UDP, &a) < 0) continue;
@@ -329,10 +353,17 @@ static void tcp_readable(load_session_t *s, uint32_t events) {
   }
   tcp_flush(s);
   if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
-  ssize_t n = recv(s->fd, buf, sizeof buf, MSG_DONTWAIT);
+  union {
+    struct cmsghdr h;
+    uint8_t b[CMSG_SPACE(sizeof(struct timespec))];
+  } ctl;
+  struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl,
+                      .msg_controllen = sizeof ctl};
+  ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
     /* RFC 6544: the connection is the path; it is gone. */
-    (void)epoll_ctl(s->run->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+    (void)epoll_ctl(epfd_of(s), EPOLL_CTL_DEL, s->fd, NULL);
     close(s->fd);
     s->fd = -1;
     if (!s->connected) session_fail(s, "the ICE-TCP connection closed");
@@ -340,7 +371,8 @@ static void tcp_readable(load_session_t *s, uint32_t events) {
   }
   if (n < 0) return;
   vg_time_t now = vg_bench_now();
-  int64_t rx_rt = load_now_rt();
+  /* The receive time of the last segment read (tcp(7) SO_TIMESTAMPNS). */
+  int64_t rx_rt = rx_stamp(&mh);
   size_t off = 0;
   while (off < (size_t)n && s->rtc) {
     const uint8_t *fr;
@@ -358,6 +390,16 @@ void load_session_readable(load_session_t *s, uint32_t events) {
   if (s->fd < 0 || !s->rtc) return;
   if (s->tcp) tcp_readable(s, events);
   else udp_readable(s);
+}
+
+void load_sessions_drain_input(load_run_t *run) {
+  struct epoll_event evs[512];
+  int n;
+  do {
+    n = epoll_wait(run->epfd_batch, evs, 512, 0);
+    for (int i = 0; i < n; i++)
+      load_session_readable(&run->s[(uint32_t)evs[i].data.u64], evs[i].events);
+  } while (n == 512);
 }
 
 /* --- lifecycle --------------------------------------------------------------------- */
@@ -556,7 +598,7 @@ void load_session_close(load_session_t *s) {
     s->rtc = NULL;
   }
   if (s->fd >= 0) {
-    (void)epoll_ctl(s->run->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+    (void)epoll_ctl(epfd_of(s), EPOLL_CTL_DEL, s->fd, NULL);
     close(s->fd);
     s->fd = -1;
   }
