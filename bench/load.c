@@ -51,7 +51,7 @@ static void usage(FILE *f) {
           "usage: voxgate_load --url URL [--target whip|janus|aiortc] [--sessions N]\n"
           "       [--ramp R] [--hold S] [--transport udp|tcp] [--bind IP] [--idle]\n"
           "       [--churn TOTAL] [--server-pid PID] [--json FILE] [--token T]\n"
-          "       [--speech FILE] [--transcoded] [--connect-timeout S] [--verbose]\n"
+          "       [--speech FILE] [--rebased-ts|--exact-ts] [--connect-timeout S] [--verbose]\n"
           "  --url URL          voxgate http://IP:PORT, Janus http://IP:8088/janus,\n"
           "                     aiortc http://IP:PORT/offer\n"
           "  --sessions N       concurrent sessions (default 10)\n"
@@ -62,21 +62,24 @@ static void usage(FILE *f) {
           "                     address that routes to the server)\n"
           "  --idle             connect and hold without media (the memory figure)\n"
           "  --churn TOTAL      open and close TOTAL sessions, --sessions at a time,\n"
-          "                     each exchanging %d frames first\n"
+          "                     each exchanging %d frames first (+%d with rebased\n"
+          "                     timestamps)\n"
           "  --server-pid PID   sample the server's CPU, RSS and open files from /proc\n"
           "  --json FILE        also write the result as JSON\n"
           "  --speech FILE      raw s16le mono 16 kHz speech to encode (default\n"
           "                     %s)\n"
-          "  --transcoded       the echo is re-encoded (aiortc; the default for it):\n"
-          "                     match echoes by timestamp offset, not exact timestamps\n"
+          "  --rebased-ts       the echo's RTP timestamps are ours plus a constant (Janus\n"
+          "                     rewrites them, aiortc re-encodes; the default for both):\n"
+          "                     learn the offset, then match exactly\n"
+          "  --exact-ts         the echo carries our timestamps (voxgate; the default)\n"
           "  --connect-timeout S  a session not echoing after S s failed (default 10)\n",
-          CHURN_FRAMES, DEFAULT_SPEECH);
+          CHURN_FRAMES, LOAD_TS_MARK, DEFAULT_SPEECH);
 }
 
 static int parse_args(int argc, char **argv, load_opts_t *o) {
   *o = (load_opts_t){.sessions = 10, .ramp = 50, .hold_s = 10, .connect_timeout_s = 10,
                      .speech = DEFAULT_SPEECH};
-  bool transcoded_set = false;
+  int rebased = -1; /* -1: by target */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -85,8 +88,8 @@ static int parse_args(int argc, char **argv, load_opts_t *o) {
     } else if (!strcmp(a, "--idle")) {
       o->idle = true;
       continue;
-    } else if (!strcmp(a, "--transcoded")) {
-      o->transcoded = transcoded_set = true;
+    } else if (!strcmp(a, "--rebased-ts") || !strcmp(a, "--exact-ts")) {
+      rebased = !strcmp(a, "--rebased-ts");
       continue;
     } else if (!strcmp(a, "--verbose")) {
       o->verbose = true;
@@ -136,7 +139,7 @@ static int parse_args(int argc, char **argv, load_opts_t *o) {
     fprintf(stderr, "voxgate_load: --sessions, --ramp and --connect-timeout must be positive\n");
     return -1;
   }
-  if (!transcoded_set && o->target == LOAD_TARGET_AIORTC) o->transcoded = true;
+  o->rebased = rebased >= 0 ? rebased : o->target != LOAD_TARGET_WHIP;
   return 0;
 }
 
@@ -266,8 +269,7 @@ static void progress(loop_t *l, vg_time_t now, const char *what) {
 static void on_slot(loop_t *l, vg_time_t now) {
   load_run_t *run = l->run;
   load_sessions_drain_input(run);
-  int64_t now_rt = load_now_rt();
-  for (int i = l->slot; i < run->opt.sessions; i += LOAD_SLOTS) load_session_tick(&run->s[i], now, now_rt);
+  for (int i = l->slot; i < run->opt.sessions; i += LOAD_SLOTS) load_session_tick(&run->s[i], now);
   l->slot = (l->slot + 1) % LOAD_SLOTS;
 }
 
@@ -548,7 +550,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   run.churn_mode = run.opt.churn > 0;
-  run.churn_frames = CHURN_FRAMES;
+  /* A rebased echo's offset is learnt at frame LOAD_TS_MARK. */
+  run.churn_frames = CHURN_FRAMES + (run.opt.rebased ? LOAD_TS_MARK : 0);
   run.sending = !run.opt.idle;
   run.phase = PHASE_RAMP;
   l.total = run.churn_mode ? run.opt.churn : run.opt.sessions;

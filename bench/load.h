@@ -38,8 +38,9 @@
 /* RTT histogram: 10 us bins up to the 1 s loss horizon. */
 #define LOAD_HIST_BIN_US 10
 #define LOAD_HIST_BINS 100000
-/* A transcoding echo (aiortc decodes and re-encodes) sends its own RTP
- * timestamps: ours plus an unknown random origin. Frame LOAD_TS_MARK and
+/* A rebasing echo sends its own RTP timestamps: ours plus an unknown
+ * constant (Janus's RTP switching context rewrites them; aiortc decodes,
+ * re-encodes and adds a random origin). Frame LOAD_TS_MARK and
  * every later one carry a timestamp LOAD_TS_JUMP higher than the plain
  * sequence; the first echo after that jump is frame LOAD_TS_MARK, which
  * gives the origin, and from then on echoes are matched exactly. */
@@ -107,6 +108,7 @@ typedef struct {
   bool have_echo_ts;
   uint32_t hi_echo; /* 1 + the highest frame index echoed */
   uint32_t echoes;
+  uint32_t unsettled; /* counted frames neither echoed nor lost yet */
   int64_t last_transit; /* RFC 3550 A.8 state, in us */
   bool have_transit;
   double jitter_us;
@@ -117,7 +119,7 @@ typedef struct {
   const char *url, *token, *bind_ip, *json_path, *speech;
   load_target_t target;
   int sessions, ramp, hold_s, churn, connect_timeout_s;
-  bool tcp, idle, transcoded, verbose;
+  bool tcp, idle, rebased, verbose;
   long server_pid;
 } load_opts_t;
 
@@ -154,7 +156,7 @@ typedef struct load_run {
 int load_session_open(load_run_t *run, load_session_t *s, int idx);
 void load_session_readable(load_session_t *s, uint32_t events);
 /* The slot tick: a frame when due, the rtc's timers, keepalives. */
-void load_session_tick(load_session_t *s, vg_time_t now, int64_t now_rt);
+void load_session_tick(load_session_t *s, vg_time_t now);
 /* Stops sending; unechoed frames are settled after the loss horizon. */
 void load_session_drain(load_session_t *s, vg_time_t now);
 /* Handles every connected session's pending input (the slot tick). */

@@ -51,7 +51,7 @@ int64_t load_now_rt(void) {
 
 static uint32_t frame_ts(const load_session_t *s, uint32_t i) {
   uint32_t ts = s->ts0 + i * LOAD_FRAME_TS;
-  if (s->run->opt.transcoded && i >= LOAD_TS_MARK) ts += LOAD_TS_JUMP;
+  if (s->run->opt.rebased && i >= LOAD_TS_MARK) ts += LOAD_TS_JUMP;
   return ts;
 }
 
@@ -87,7 +87,10 @@ static void hist_add(uint32_t *h, int64_t us) {
 /* A frame without its echo is lost once its time is up (or the session
  * ends); then its place is free. */
 static void settle(load_session_t *s, load_sent_t *f) {
-  if (f->sent_rt && f->counted && !f->echoed) s->run->counts[f->phase].lost++;
+  if (f->sent_rt && f->counted && !f->echoed) {
+    s->run->counts[f->phase].lost++;
+    s->unsettled--;
+  }
   f->sent_rt = 0;
 }
 
@@ -194,7 +197,7 @@ static void on_echo(load_session_t *s, const vg_rtc_event_t *ev, int64_t rx_rt, 
   uint32_t ts = ev->u.audio.timestamp;
   s->echoes++;
   if (!run->opt.idle) mark_connected(s, now);
-  if (run->opt.transcoded && !s->offset_known) {
+  if (run->opt.rebased && !s->offset_known) {
     /* The jump our timestamps make at frame LOAD_TS_MARK shows in the
      * echo's: that echo is frame LOAD_TS_MARK. */
     uint32_t d = ts - s->last_echo_ts;
@@ -207,7 +210,7 @@ static void on_echo(load_session_t *s, const vg_rtc_event_t *ev, int64_t rx_rt, 
     if (!s->offset_known) return;
   }
   uint32_t v = ts - s->ts_offset - s->ts0;
-  if (run->opt.transcoded && v >= LOAD_TS_JUMP + LOAD_TS_MARK * LOAD_FRAME_TS) v -= LOAD_TS_JUMP;
+  if (run->opt.rebased && v >= LOAD_TS_JUMP + LOAD_TS_MARK * LOAD_FRAME_TS) v -= LOAD_TS_JUMP;
   uint32_t idx = v / LOAD_FRAME_TS;
   load_sent_t *f = &s->ring[idx % LOAD_RING];
   if (v % LOAD_FRAME_TS != 0 || idx >= s->frames || idx + LOAD_RING < s->frames) {
@@ -215,7 +218,7 @@ static void on_echo(load_session_t *s, const vg_rtc_event_t *ev, int64_t rx_rt, 
     return;
   }
   load_counts_t *c = &run->counts[f->phase];
-  if (!f->sent_rt || f->ts != ts) { /* settled already: over the horizon */
+  if (!f->sent_rt || f->ts != ts - s->ts_offset) { /* settled already: over the horizon */
     c->late++;
     return;
   }
@@ -230,6 +233,7 @@ static void on_echo(load_session_t *s, const vg_rtc_event_t *ev, int64_t rx_rt, 
   }
   f->echoed = true;
   if (!f->counted) return;
+  s->unsettled--;
   c->received++;
   hist_add(c->rtt, rtt);
   if (idx + 1 < s->hi_echo) c->reordered++;
@@ -530,7 +534,33 @@ int load_session_open(load_run_t *run, load_session_t *s, int idx) {
   return 0;
 }
 
-void load_session_tick(load_session_t *s, vg_time_t now, int64_t now_rt) {
+/* The session's next frame: the speech packet it is at, with the frame's
+ * RTP timestamp, remembered in the ring for its echo. */
+static void send_frame(load_session_t *s, vg_time_t now, bool counting) {
+  load_run_t *run = s->run;
+  uint32_t i = s->frames;
+  load_sent_t *f = &s->ring[i % LOAD_RING];
+  settle(s, f);
+  size_t k = i % run->speech.n;
+  uint32_t ts = frame_ts(s, i);
+  int64_t sent_rt = load_now_rt();
+  if (vg_rtc_send_audio(s->rtc, now, ts, i == 0, run->speech.data + run->speech.off[k],
+                        run->speech.len[k]) != VG_OK)
+    return;
+  *f = (load_sent_t){.sent_rt = sent_rt, .ts = ts, .phase = (uint8_t)run->phase,
+                     .counted = counting && !(run->opt.rebased && i < LOAD_TS_MARK)};
+  if (f->counted) {
+    run->counts[run->phase].sent++;
+    s->unsettled++;
+  }
+  s->frames++;
+  flush(s, now, 0);
+  /* Each session's jitter, once a second, for the hold's percentiles. */
+  if (run->phase == PHASE_HOLD && counting && s->have_transit && s->frames % 50 == 0)
+    hist_add(run->jitter_hist, (int64_t)s->jitter_us);
+}
+
+void load_session_tick(load_session_t *s, vg_time_t now) {
   load_run_t *run = s->run;
   if (s->state == SS_FREE || s->state == SS_CLOSING) return;
   if (!s->connected && !s->failed && now - s->opened_at > VG_SEC(run->opt.connect_timeout_s)) {
@@ -550,28 +580,14 @@ void load_session_tick(load_session_t *s, vg_time_t now, int64_t now_rt) {
     (void)vg_rtc_handle_timeout(s->rtc, now);
     flush(s, now, 0);
   }
-  if (s->state == SS_MEDIA && run->sending && !run->opt.idle) {
-    uint32_t i = s->frames;
-    load_sent_t *f = &s->ring[i % LOAD_RING];
-    settle(s, f);
-    size_t k = i % run->speech.n;
-    uint32_t ts = frame_ts(s, i);
-    int64_t sent_rt = load_now_rt();
-    if (vg_rtc_send_audio(s->rtc, now, ts, i == 0, run->speech.data + run->speech.off[k],
-                          run->speech.len[k]) == VG_OK) {
-      *f = (load_sent_t){.sent_rt = sent_rt, .ts = ts, .phase = (uint8_t)run->phase,
-                         .counted = !(run->opt.transcoded && i < LOAD_TS_MARK)};
-      if (f->counted) run->counts[run->phase].sent++;
-      s->frames++;
-      flush(s, now, 0);
-    }
-    /* Each session's jitter, once a second, for the hold's percentiles. */
-    if (run->phase == PHASE_HOLD && s->have_transit && s->frames % 50 == 0)
-      hist_add(run->jitter_hist, (int64_t)s->jitter_us);
-    if (run->churn_mode && s->frames >= (uint32_t)run->churn_frames) load_session_drain(s, now);
-  }
-  if (s->state == SS_DRAINING && run->churn_mode &&
-      (now >= s->drain_until || s->echoes >= s->frames))
+  /* While draining, frames still go out but do not count: an echo that
+   * buffers (aiortc's jitter buffer holds a few frames) releases the last
+   * counted ones only when more arrive. */
+  bool counting = s->state == SS_MEDIA && run->sending;
+  if ((counting || s->state == SS_DRAINING) && !run->opt.idle) send_frame(s, now, counting);
+  if (counting && run->churn_mode && s->frames >= (uint32_t)run->churn_frames)
+    load_session_drain(s, now);
+  if (s->state == SS_DRAINING && run->churn_mode && (now >= s->drain_until || s->unsettled == 0))
     load_session_close(s);
 }
 
