@@ -297,8 +297,12 @@ static void run_for(loop_t *l, vg_time_t until, bool opening, bool stoppable, co
         uint64_t ticks = 0;
         if (read(l->timer_fd, &ticks, sizeof ticks) != sizeof ticks) ticks = 0;
         vg_time_t tnow = vg_bench_now();
-        /* A late wake-up runs every slot it missed, up to one interval. */
+        /* A late wake-up runs every slot it missed, up to one interval;
+         * beyond that, frames were not sent (the machine is too busy for
+         * the generator): counted, and reported. */
         for (uint64_t k = 0; k < ticks && k < LOAD_SLOTS; k++) on_slot(l, tnow);
+        if (ticks > LOAD_SLOTS) run->skipped_slots += ticks - LOAD_SLOTS;
+        if (ticks > 1) run->late_ticks++;
         if (opening && !stop_requested) ramp(l, tnow);
         progress(l, tnow, what);
       }
@@ -426,10 +430,16 @@ static void report(const load_run_t *run, const figures_t *fg) {
            " connected %ld end %ld after %ld (%.1f kB per session); fds start %ld after %ld\n",
            cpu_hold, fg->hold_s, per_sess, fg->start.rss_kb, fg->connected.rss_kb, fg->end.rss_kb,
            fg->after.rss_kb, rss_per, fg->start.fds, fg->after.fds);
-  printf("  generator: CPU %.2f s over the hold (%.0f %% of a core), %.2f s in all over %.1f s;"
+  printf("  generator: CPU %.2f s over the %s (%.0f %% of a core), %.2f s in all over %.1f s;"
          " load average %.2f %.2f %.2f\n",
-         fg->gen_cpu_s, fg->hold_s > 0 ? 100.0 * fg->gen_cpu_s / fg->hold_s : 0, fg->gen_cpu_total_s,
-         fg->wall_s, la[0], la[1], la[2]);
+         fg->gen_cpu_s, run->churn_mode ? "churn" : "hold",
+         fg->hold_s > 0 ? 100.0 * fg->gen_cpu_s / fg->hold_s : 0, fg->gen_cpu_total_s, fg->wall_s,
+         la[0], la[1], la[2]);
+  printf("  generator woke late (> %d ms) %llu times; %llu slots (%.1f s of frames) skipped%s\n",
+         (int)(LOAD_FRAME_INTERVAL / LOAD_SLOTS / 1000), (unsigned long long)run->late_ticks,
+         (unsigned long long)run->skipped_slots,
+         (double)run->skipped_slots * LOAD_FRAME_INTERVAL / LOAD_SLOTS / 1e6,
+         run->skipped_slots ? ": the machine was too busy for it" : "");
   if (first_err) printf("  first error: %s\n", first_err);
 
   json_t *j = counts_json(main_c);
@@ -451,6 +461,8 @@ static void report(const load_run_t *run, const figures_t *fg) {
                 "rss_kb_per_session", rss_per));
   json_object_set_new(j, "loadgen_cpu_s", json_real(fg->gen_cpu_s));
   json_object_set_new(j, "loadgen_cpu_total_s", json_real(fg->gen_cpu_total_s));
+  json_object_set_new(j, "loadgen_late_ticks", json_integer((json_int_t)run->late_ticks));
+  json_object_set_new(j, "loadgen_skipped_slots", json_integer((json_int_t)run->skipped_slots));
   json_object_set_new(j, "loadavg", json_pack("[f,f,f]", la[0], la[1], la[2]));
   json_object_set_new(j, "first_error", first_err ? json_string(first_err) : json_null());
   char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));

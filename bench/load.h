@@ -150,6 +150,8 @@ typedef struct load_run {
   size_t n_connect, cap_connect;
   int opened, connected, failed, closed;
   int churn_frames; /* frames a churn session sends before it closes */
+  uint64_t late_ticks;    /* timer wake-ups that found more than one slot due */
+  uint64_t skipped_slots; /* slots not run: over one interval late */
 } load_run_t;
 
 /* load_media.c: one session's media. */

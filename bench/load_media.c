@@ -110,7 +110,9 @@ static void move_to_batch(load_session_t *s) {
   if (s->batched || s->fd < 0) return;
   (void)epoll_ctl(s->run->epfd, EPOLL_CTL_DEL, s->fd, NULL);
   s->batched = true;
-  uint32_t ev = EPOLLIN;
+  /* Edge-triggered for UDP: udp_readable drains the socket, so epoll need
+   * not poll it again for readiness that is already handled. */
+  uint32_t ev = s->tcp ? EPOLLIN : EPOLLIN | EPOLLET;
   if (s->tcp && (s->tcp->out_len || !s->tcp->connected)) ev |= EPOLLOUT;
   watch(s, ev, EPOLL_CTL_ADD);
 }
