@@ -352,6 +352,9 @@ static void tcp_readable(load_session_t *s, uint32_t events) {
     int err = 0;
     socklen_t el = sizeof err;
     if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
+      (void)epoll_ctl(epfd_of(s), EPOLL_CTL_DEL, s->fd, NULL);
+      close(s->fd);
+      s->fd = -1;
       session_fail(s, "ICE-TCP connection refused");
       return;
     }
