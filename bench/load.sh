@@ -13,9 +13,6 @@
 #   VG_LOAD_SERVER_ARGS    extra voxgate options
 #   VG_LOAD_SERVER_WRAP    a command prefix for the server (e.g. "env VAR=...")
 #   VG_LOAD_SERVER_BIN     another voxgate binary (e.g. a sanitizer build)
-#   VG_LOAD_RMEM=BYTES     net.core.rmem_default in the server's namespace (a
-#                          diagnosis: is loss a full socket buffer while the
-#                          server waits for a core, or a server out of CPU?)
 #   VG_LOAD_PERF=FILE      record the server with `perf record -g` during the
 #                          run and write `perf report` top symbols to FILE
 # Needs root (ip netns).
@@ -51,8 +48,6 @@ ip -n "$SNS" addr add 10.77.7.2/24 dev vgl1
 ip -n "$CNS" link set vgl0 txqueuelen 10000 up
 ip -n "$SNS" link set vgl1 txqueuelen 10000 up
 
-[ -z "${VG_LOAD_RMEM:-}" ] || ip netns exec "$SNS" sysctl -qw net.core.rmem_max="$VG_LOAD_RMEM" \
-  net.core.rmem_default="$VG_LOAD_RMEM"
 LOG="$BUILD/load-server.log"
 ulimit -n "$(ulimit -Hn)" # a TCP connection per ICE-TCP session
 # shellcheck disable=SC2086
