@@ -359,11 +359,12 @@ static double loss_pct(const load_counts_t *c) {
 }
 
 static json_t *counts_json(const load_counts_t *c) {
-  return json_pack("{s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:{s:f,s:f,s:f}}", "packets_sent",
+  return json_pack("{s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:I,s:{s:f,s:f,s:f}}", "packets_sent",
                    (json_int_t)c->sent, "packets_received", (json_int_t)c->received, "loss_pct",
                    loss_pct(c), "reordered", (json_int_t)c->reordered, "duplicates",
                    (json_int_t)c->duplicates, "late", (json_int_t)c->late, "unmatched",
-                   (json_int_t)c->unmatched, "rtt_ms", "p50", hist_pct(c->rtt, c->received, 50),
+                   (json_int_t)c->unmatched, "altered", (json_int_t)c->altered, "rtt_ms", "p50",
+                   hist_pct(c->rtt, c->received, 50),
                    "p99", hist_pct(c->rtt, c->received, 99), "max", hist_max(c->rtt));
 }
 
@@ -435,11 +436,12 @@ static void print_summary(const load_run_t *run, const figures_t *fg, const summ
          m->cmax);
   if (!o->idle)
     printf("  %s: sent %llu, echoed %llu, lost %llu (%.3f %%), reordered %llu, duplicates %llu,"
-           " late %llu\n  RTT ms p50 %.2f p99 %.2f max %.2f; jitter (RFC 3550, per session) p99"
-           " %.2f ms\n",
+           " late %llu, altered %llu\n  RTT ms p50 %.2f p99 %.2f max %.2f; jitter (RFC 3550, per"
+           " session) p99 %.2f ms\n",
            m->held ? "hold" : "all", (unsigned long long)c->sent, (unsigned long long)c->received,
            (unsigned long long)c->lost, loss_pct(c), (unsigned long long)c->reordered,
            (unsigned long long)c->duplicates, (unsigned long long)c->late,
+           (unsigned long long)c->altered,
            hist_pct(c->rtt, c->received, 50), hist_pct(c->rtt, c->received, 99), hist_max(c->rtt),
            m->jit99);
   if (m->held && !o->idle) {

@@ -51,6 +51,7 @@ typedef enum { PHASE_RAMP = 0, PHASE_HOLD = 1, PHASE_COUNT } load_phase_t;
 
 typedef struct {
   uint64_t sent, received, lost, reordered, duplicates, late, unmatched;
+  uint64_t altered; /* echoes whose payload differs from what was sent (not aiortc) */
   uint32_t *rtt; /* owned: LOAD_HIST_BINS counts of round trips (+1 overflow) */
 } load_counts_t;
 

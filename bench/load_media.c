@@ -237,6 +237,13 @@ static void on_echo(load_session_t *s, const vg_rtc_event_t *ev, int64_t rx_rt, 
   if (!f->counted) return;
   s->unsettled--;
   c->received++;
+  /* An echo that does not transcode returns our bytes: check them. */
+  if (run->opt.target != LOAD_TARGET_AIORTC) {
+    size_t k = idx % run->speech.n;
+    if (ev->u.audio.payload_len != run->speech.len[k] ||
+        memcmp(ev->u.audio.payload, run->speech.data + run->speech.off[k], run->speech.len[k]) != 0)
+      c->altered++;
+  }
   hist_add(c->rtt, rtt);
   if (idx + 1 < s->hi_echo) c->reordered++;
   else s->hi_echo = idx + 1;
