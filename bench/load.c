@@ -139,6 +139,10 @@ static int parse_args(int argc, char **argv, load_opts_t *o) {
     fprintf(stderr, "voxgate_load: --sessions, --ramp and --connect-timeout must be positive\n");
     return -1;
   }
+  if (o->idle && o->churn) {
+    fprintf(stderr, "voxgate_load: --churn sessions exchange frames; it cannot be --idle\n");
+    return -1;
+  }
   o->rebased = rebased >= 0 ? rebased : o->target != LOAD_TARGET_WHIP;
   return 0;
 }
