@@ -151,6 +151,7 @@
       this.why = null;             // the WebSocket path: why it is used (shown)
       this.wsId = null;            // the WebSocket session's id (the server's "ready")
       this.fallbackMs = null;      // the fallback time in force (ms from the POST)
+      this.fallbackFrom = null;    // ... and where it came from: 'default' | 'page' | 'server'
     }
     alive() { return !this.cancelled && session === this; }
     // The WebRTC attempt is still the session's transport.
@@ -394,7 +395,8 @@
     s.tPost = performance.now();
     mark(s, 'post');
     // ICE gets the fallback time from now (the POST may be what hangs).
-    armFallback(s, FALLBACK_MS_PARAM === null ? FALLBACK_MS_DEFAULT : FALLBACK_MS_PARAM);
+    if (FALLBACK_MS_PARAM === null) armFallback(s, FALLBACK_MS_DEFAULT, 'default');
+    else armFallback(s, FALLBACK_MS_PARAM, 'page');
     let res, body;
     try {
       res = await fetch(url, {
@@ -429,7 +431,7 @@
     // The server's fallback time (--ws-fallback-ms), unless the page
     // address set one; still counted from the POST.
     const serverMs = Number.parseInt(res.headers.get('X-Voxgate-Fallback-Ms') || '', 10);
-    if (FALLBACK_MS_PARAM === null && Number.isFinite(serverMs) && serverMs >= 0) armFallback(s, serverMs);
+    if (FALLBACK_MS_PARAM === null && Number.isFinite(serverMs) && serverMs >= 0) armFallback(s, serverMs, 'server');
 
     // The transcript's event stream opens as soon as the session exists, so
     // no state change or early result is missed.
@@ -446,11 +448,14 @@
   // ---- the fallback to the WebSocket path ---------------------------------------
 
   // (Re)arms the fallback: when ICE has not connected `ms` after the POST,
-  // the WebSocket takes over. Never with ?transport=webrtc.
-  function armFallback(s, ms) {
+  // the WebSocket takes over. `from`: where the time comes from ('default',
+  // 'page' for ?fallback_ms=, 'server' for X-Voxgate-Fallback-Ms). Never
+  // with ?transport=webrtc.
+  function armFallback(s, ms, from) {
     if (TRANSPORT === 'webrtc') return;
     clearTimeout(s.fallbackTimer);
     s.fallbackMs = ms;
+    s.fallbackFrom = from;
     s.fallbackTimer = setTimeout(() => {
       if (s.rtcAlive() && s.marks.ice === undefined) fallBack(s, { kind: 'timeout', ms });
     }, Math.max(0, s.tPost + ms - performance.now()));
@@ -531,7 +536,7 @@
     s.transport = {
       label: `WebSocket (${pick.codec === 'opus' ? 'Opus' : 'PCM'})`,
       protocol: 'websocket', codec: pick.codec, sampleRate: pick.sampleRate, url: shownUrl.href,
-      reason: reason.kind, codecReason: pick.reason, fallbackMs: reason.kind === 'timeout' ? reason.ms : null,
+      reason: reason.kind, codecReason: pick.reason, fallbackMs: s.fallbackMs, fallbackFrom: s.fallbackFrom,
       proxied, why: s.why,
     };
     showWsTransport(s);
