@@ -33,6 +33,7 @@ typedef struct vg_tcp_conn {
   vg_tls_t *tls;        /* owned; NULL for plain HTTP */
   vg_ws_t *ws;          /* owned; set once upgraded */
   vg_ws_handler_t wsh;
+  size_t ws_max_backlog;
   size_t pending_write;
   /* ICE-TCP */
   vg_rfc4571_t *deframer; /* owned */
@@ -226,12 +227,19 @@ static void ws_bytes(conn_t *c, const uint8_t *data, size_t len) {
 
 static int ws_send(conn_t *c, bool text, const void *data, size_t len) {
   if (c->closing || !c->ws) return VG_ECLOSED;
-  int r = text ? vg_ws_send_text(c->ws, data, len) : vg_ws_send_binary(c->ws, data, len);
-  if (r == VG_ELIMIT || c->pending_write > VG_TCP_MAX_PENDING_WRITE) {
-    /* RFC 6455 §7.4.1: 1008, the client is not reading what it asked for */
-    VG_LOG(VG_LOG_WARN, NULL, "closing a WebSocket client that does not read");
-    if (vg_ws_close(c->ws, VG_WS_CLOSE_POLICY, "the client is not reading") == VG_OK) ws_flush(c);
-    conn_close(c);
+  /* What the kernel has not taken: the client's receive window and our
+   * socket buffer are full, so this is the client's reading, not ours. */
+  size_t backlog = uv_stream_get_write_queue_size((uv_stream_t *)&c->handle);
+  int r = backlog + len > c->ws_max_backlog
+              ? VG_ELIMIT
+              : text ? vg_ws_send_text(c->ws, data, len) : vg_ws_send_binary(c->ws, data, len);
+  if (r == VG_ELIMIT) {
+    /* RFC 6455 §7.4.1: 1008, the client is not reading what it asked for.
+     * The close goes behind what waits; the client sees it if it ever
+     * reads again, else the close timer ends the connection. */
+    VG_LOG(VG_LOG_WARN, NULL, "closing a WebSocket client that does not read (%zu bytes waiting)",
+           backlog);
+    vg_tcp_ws_close(c, VG_WS_CLOSE_POLICY, "client not reading");
     return VG_ELIMIT;
   }
   if (r < 0) return r;
@@ -261,7 +269,8 @@ void vg_tcp_ws_detach(vg_tcp_conn_t *c) { memset(&c->wsh, 0, sizeof c->wsh); }
 static bool become_ws(conn_t *c, const vg_http_reply_t *reply) {
   char resp[VG_WS_HANDSHAKE_RESPONSE_MAX];
   int n = vg_ws_handshake_response(reply->ws_accept, NULL, resp, sizeof resp);
-  vg_ws_config_t cfg = {0};
+  vg_ws_config_t cfg = {.max_message = reply->ws_max_message};
+  c->ws_max_backlog = reply->ws_max_backlog ? reply->ws_max_backlog : VG_TCP_MAX_PENDING_WRITE;
   if (n < 0 || vg_ws_create(&cfg, &c->ws) < 0) {
     conn_close(c);
     return false;
