@@ -492,6 +492,7 @@
     s.stats = null;
     s.prevBytes = null;
     if (s.tr) s.tr.detach();
+    delete s.marks.events; // that was the WHIP session's event stream; the WebSocket carries the transcript now
     const pc = s.pc, loc = s.location;
     s.pc = null;
     s.location = null;

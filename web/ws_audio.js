@@ -28,6 +28,7 @@ window.VoxgateWs = (() => {
   const PING_MS = 1000;
   const PLAY_TARGET_MS = 60;      // jitter buffer: start (and restart after an underrun) with this much
   const PLAY_MAX_MS = 300;        // ... and never let it grow past this: drop the oldest
+  const PLAY_TRIM_S = 1;          // ... and when it never ran below the target for this long, trim the excess
   const SEND_BACKLOG_S = 0.5;     // the socket is this far behind: drop frames rather than queue them
   const ECHO_STOP_WAIT_MS = 1000; // echo: Stop sent, the server's close expected by then
 
@@ -37,6 +38,10 @@ window.VoxgateWs = (() => {
   //  vg-player:  plays Float32Array chunks posted to it, through a jitter
   //              buffer: silent until PLAY_TARGET worth is queued (again
   //              after running dry), the oldest dropped past PLAY_MAX.
+  //              Input and output run at the same rate, so the delay a
+  //              burst adds would stay for good: when the buffer has not
+  //              been below the target for PLAY_TRIM_S, the excess over
+  //              the target (the lowest fill seen) is dropped at once.
   const WORKLET = `
     registerProcessor('vg-capture', class extends AudioWorkletProcessor {
       constructor(opt) {
@@ -74,6 +79,9 @@ window.VoxgateWs = (() => {
         this.fill = 0;
         this.target = o.target;
         this.max = o.max;
+        this.trimEvery = o.trimEvery;
+        this.low = Infinity;       // lowest fill while playing, since the last trim
+        this.since = 0;            // samples played since the last trim
         this.playing = false;
         this.underruns = 0;
         this.dropped = 0;
@@ -104,7 +112,16 @@ window.VoxgateWs = (() => {
           const cap = this.ring.length;
           for (let i = 0; i < k; i++) { out[0][i] = this.ring[this.r]; this.r = this.r + 1 === cap ? 0 : this.r + 1; }
           this.fill -= k;
-          if (k < len) { this.playing = false; this.underruns++; }
+          if (k < len) { this.playing = false; this.underruns++; this.low = Infinity; this.since = 0; }
+          else {
+            this.low = Math.min(this.low, this.fill);
+            this.since += len;
+            if (this.since >= this.trimEvery) {
+              if (this.low > this.target) this.skip(this.low - this.target);
+              this.low = Infinity;
+              this.since = 0;
+            }
+          }
         }
         for (let c = 1; c < out.length; c++) out[c].set(out[0]);
         if (++this.quanta % 64 === 0) {
@@ -257,6 +274,7 @@ window.VoxgateWs = (() => {
           capacity: Math.round(ctx.sampleRate * 2),
           target: Math.round(ctx.sampleRate * PLAY_TARGET_MS / 1000),
           max: Math.round(ctx.sampleRate * PLAY_MAX_MS / 1000),
+          trimEvery: Math.round(ctx.sampleRate * PLAY_TRIM_S),
         },
       });
       node.port.onmessage = (e) => {

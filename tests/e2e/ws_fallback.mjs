@@ -161,10 +161,15 @@ async function echoThroughFallback(page, args, url, codec, { screenshot = null }
   await page.waitForTimeout(300); // the jitter buffer settles
   const rec = await recordEcho(page, { speech: args.speech, control: args.control, seconds: Number(args.recordS) });
   checkEcho(c, rec);
-  const { st, lv } = await printWsStats(page);
+  const { st } = await printWsStats(page);
   check(st && st.packetsSent > 0 && st.packetsReceived > 0 && st.rttWsMs !== null,
     `${what}: messages flow both ways; the ping gives a round trip`, st && `${st.packetsSent}/${st.packetsReceived}`);
-  check(lv.ret !== null && lv.ret > -50, `${what}: the return meter shows the echo`, lv.ret && `${lv.ret.toFixed(0)} dB`);
+  // The meter shows the level now: wait for speech (the sentence loops).
+  let loud = true;
+  await waitFor(page, () => window.voxgate.levels.ret > -40, 'the return meter above -40 dB', 4000).catch(() => { loud = false; });
+  const ret = (await vg(page, () => window.voxgate.levels)).ret;
+  check(loud, `${what}: the return meter shows the echo (above -40 dB while the sentence plays)`,
+    ret === null ? 'no level' : `${ret.toFixed(0)} dB`);
   if (screenshot) {
     await page.screenshot({ path: screenshot, fullPage: true });
     console.log(`screenshot: ${screenshot}`);
@@ -298,7 +303,8 @@ async function transcribePart(args) {
       'transcribe: the page fell back to the WebSocket (Opus) by itself', `${v.via} ${v.transport && v.transport.label}`);
     const tl = v.timeline;
     printWsTimeline(tl);
-    check(tl.events && tl.ready, 'transcribe: the transcript rides the audio WebSocket (no separate event stream)');
+    check(tl.events && tl.ready && tl.events.fromClick >= tl.ready.fromClick,
+      'transcribe: the transcript rides the audio WebSocket (from its "ready" on)');
 
     // The fake microphone started its file at "mic": stop in the tail of
     // the first pass.
