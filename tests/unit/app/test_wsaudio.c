@@ -5,8 +5,10 @@
  * beside an echo session that must keep flowing frame-exact. */
 #include <jansson.h>
 #include <opus/opus.h>
+#include <soxr.h>
 
 #include "base/log.h"
+#include "core/rtc.h"
 #include "server_test_util.h"
 #include "sig/wsaudio.h"
 #include "vgtest.h"
@@ -122,4 +124,238 @@ static void test_echo_opus_and_pcm16_frame_exact(void) {
   server_stop(&s);
 }
 
-VGT_MAIN(VGT_CASE(test_echo_opus_and_pcm16_frame_exact))
+/* ---- transcription ------------------------------------------------------------ */
+
+#define SPEECH_MAX (16000 * 8)
+
+/* PocketSphinx's test utterance, "go forward ten meters" (16 kHz), with
+ * 0.5 s of faint noise before and 1.5 s after (a real mic is never all
+ * zeros). Returns the sample count. */
+static size_t load_speech(int16_t *pcm) {
+  FILE *f = fopen("/usr/share/pocketsphinx/test/data/goforward.raw", "rb");
+  if (!f) return 0;
+  size_t lead = 8000, speech = fread(pcm + lead, 2, 16000 * 5, f);
+  fclose(f);
+  size_t total = lead + speech + 24000;
+  uint32_t x = 1;
+  for (size_t i = 0; i < total; i++) {
+    x = x * 1103515245u + 12345u;
+    int16_t noise = (int16_t)((x >> 16) % 21) - 10;
+    if (i < lead || i >= lead + speech) pcm[i] = noise;
+  }
+  return total;
+}
+
+/* True when text has the words of the utterance that matter (PocketSphinx
+ * gives "go forward ten meters"; a resampled copy may differ in a word). */
+static bool heard_it(const char *text) {
+  return strstr(text, "forward") && strstr(text, "ten") && strstr(text, "meters");
+}
+
+/* What a transcribe session sent, from the ready to the close. */
+typedef struct {
+  int partials, finals, done, lags, errors;
+  char text[512];      /* the finals, joined */
+  bool latency;        /* every final had latency_ms */
+  uint16_t close_code;
+} heard_t;
+
+/* Reads events until the close (or timeout_ms). */
+static void collect(wsc_t *c, heard_t *h, int timeout_ms) {
+  uint64_t until = uv_hrtime() + (uint64_t)timeout_ms * 1000000ull;
+  wsc_msg_t m;
+  while (uv_hrtime() < until && h->close_code == 0) {
+    int r = wsc_recv(c, &m, 50);
+    if (r < 0) break;
+    if (r == 0) continue;
+    if (m.opcode == 8) {
+      h->close_code = m.close_code;
+      break;
+    }
+    if (m.opcode != 1) continue;
+    json_t *j = json_loadb((const char *)m.data, m.len, 0, NULL);
+    const char *type = json_string_value(json_object_get(j, "type"));
+    const char *text = json_string_value(json_object_get(j, "text"));
+    if (type && strcmp(type, "partial") == 0) h->partials++;
+    if (type && strcmp(type, "final") == 0) {
+      if (h->finals++ == 0) h->latency = true;
+      h->latency = h->latency && json_is_number(json_object_get(j, "latency_ms"));
+      size_t n = strlen(h->text);
+      snprintf(h->text + n, sizeof h->text - n, "%s%s", n ? " " : "", text ? text : "");
+    }
+    if (type && strcmp(type, "done") == 0) h->done++;
+    if (type && strcmp(type, "lag") == 0) h->lags++;
+    if (type && strcmp(type, "error") == 0) h->errors++;
+    json_decref(j);
+  }
+}
+
+/* Streams the utterance over /ws/audio in `codec` at `rate`, at twice real
+ * time, then stop: the events, the done and the close 1000. */
+static void transcribe_one(server_t *s, const char *codec, int rate, heard_t *h) {
+  static int16_t pcm16k[SPEECH_MAX], pcm[SPEECH_MAX * 3];
+  memset(h, 0, sizeof *h);
+  size_t n16 = load_speech(pcm16k), n = n16;
+  if (rate == 16000 || strcmp(codec, "opus") == 0) {
+    memcpy(pcm, pcm16k, n16 * 2);
+  } else {
+    /* the test's own copy at `rate`, made with the same library */
+    soxr_io_spec_t io = soxr_io_spec(SOXR_INT16_I, SOXR_INT16_I);
+    if (soxr_oneshot(16000, rate, 1, pcm16k, n16, NULL, pcm, SPEECH_MAX * 3, &n, &io, NULL,
+                     NULL) != 0)
+      return;
+  }
+  wsc_t c;
+  if (!audio_open(&c, s, "transcribe", codec, rate, NULL, 0)) {
+    wsc_free(&c);
+    return;
+  }
+  OpusEncoder *enc = NULL;
+  if (strcmp(codec, "opus") == 0) {
+    int err;
+    /* the encoder runs at 16 kHz; its packets still count 48 kHz time */
+    enc = opus_encoder_create(16000, 1, OPUS_APPLICATION_VOIP, &err);
+  }
+  size_t step = enc ? 320 : (size_t)rate / 10; /* 20 ms packets, 100 ms PCM messages */
+  uint64_t next = uv_hrtime();
+  for (size_t off = 0; off + step <= n; off += step) {
+    if (enc) {
+      uint8_t pkt[400];
+      int len = opus_encode(enc, pcm + off, 320, pkt, sizeof pkt);
+      if (len <= 0 || !wsc_send(&c, 2, pkt, (size_t)len)) break;
+    } else if (!wsc_send(&c, 2, pcm + off, step * 2)) {
+      break;
+    }
+    next += (uint64_t)step * 1000000000ull / (enc ? 16000 : (uint64_t)rate) / 2;
+    wsc_msg_t m;
+    while (uv_hrtime() < next) {
+      if (wsc_recv(&c, &m, 1) == 1 && m.opcode == 1) { /* events while streaming */
+        json_t *j = json_loadb((const char *)m.data, m.len, 0, NULL);
+        const char *type = json_string_value(json_object_get(j, "type"));
+        if (type && strcmp(type, "partial") == 0) h->partials++;
+        if (type && strcmp(type, "final") == 0) {
+          h->finals++;
+          const char *text = json_string_value(json_object_get(j, "text"));
+          size_t k = strlen(h->text);
+          snprintf(h->text + k, sizeof h->text - k, "%s%s", k ? " " : "", text ? text : "");
+          h->latency = json_is_number(json_object_get(j, "latency_ms"));
+        }
+        if (type && strcmp(type, "lag") == 0) h->lags++;
+        json_decref(j);
+      }
+    }
+  }
+  if (enc) opus_encoder_destroy(enc);
+  wsc_send_text(&c, "{\"type\":\"stop\"}");
+  collect(&c, h, 10000);
+  wsc_free(&c);
+}
+
+static void test_transcribe_pcm16_and_opus(void) {
+  vg_log_set_level(VG_LOG_WARN);
+  server_t s;
+  CHECK(server_start(&s, 12, NULL, 10));
+  static const struct {
+    const char *codec;
+    int rate;
+  } runs[] = {{"pcm16", 16000}, {"pcm16", 48000}, {"opus", 48000}};
+  for (size_t i = 0; i < 3; i++) {
+    heard_t h;
+    transcribe_one(&s, runs[i].codec, runs[i].rate, &h);
+    printf("  %s/%d: \"%s\" (%d partials, %d finals)\n", runs[i].codec, runs[i].rate, h.text,
+           h.partials, h.finals);
+    CHECK(heard_it(h.text));
+    CHECK(h.finals >= 1 && h.latency);
+    CHECK(h.partials >= 1);
+    CHECK_EQ(h.lags + h.errors, 0);
+    CHECK_EQ(h.done, 1);            /* after the last final */
+    CHECK_EQ(h.close_code, 1000);
+    /* the session and its recognizer are gone: the next run gets it */
+    server_run(&s, 20);
+    CHECK_EQ(vg_server_session_count(s.srv), 0);
+  }
+  server_stop(&s);
+}
+
+/* ---- /ws/asr: a client written to the Vosk server documentation ----------------- */
+
+static void test_vosk_protocol(void) {
+  vg_log_set_level(VG_LOG_WARN);
+  server_t s;
+  CHECK(server_start(&s, 13, NULL, 10));
+  static int16_t pcm[SPEECH_MAX];
+  size_t n = load_speech(pcm);
+  CHECK(n > 16000);
+  wsc_t c;
+  CHECK(wsc_open(&c, &s, "/ws/asr"));
+  /* vosk-server's test.py: the config, then 0.2 s chunks, each followed by
+   * reading exactly one reply, then {"eof" : 1} and the last reply */
+  CHECK(wsc_send_text(&c, "{ \"config\" : { \"sample_rate\" : 16000.0, \"words\" : 1 } }"));
+  size_t chunk = 3200, sent = 0, replies = 0, partials = 0, results = 0;
+  char text[512] = "";
+  bool words_ok = true;
+  for (size_t off = 0; off < n; off += chunk) {
+    size_t len = n - off < chunk ? n - off : chunk;
+    CHECK(wsc_send(&c, 2, pcm + off, len * 2));
+    sent++;
+    wsc_msg_t m;
+    CHECK_EQ(wsc_recv(&c, &m, 5000), 1);
+    CHECK_EQ(m.opcode, 1);
+    replies++;
+    json_t *j = json_loadb((const char *)m.data, m.len, 0, NULL);
+    CHECK(j != NULL);
+    json_t *partial = json_object_get(j, "partial"), *result = json_object_get(j, "result");
+    CHECK(json_is_string(partial) != json_is_string(json_object_get(j, "text")));
+    if (json_is_string(partial) && json_string_length(partial) > 0) partials++;
+    if (result) {
+      results++;
+      CHECK(json_array_size(result) > 0);
+      for (size_t i = 0; i < json_array_size(result); i++) {
+        json_t *w = json_array_get(result, i);
+        double st = json_number_value(json_object_get(w, "start"));
+        double en = json_number_value(json_object_get(w, "end"));
+        words_ok = words_ok && json_is_number(json_object_get(w, "conf")) &&
+                   json_is_string(json_object_get(w, "word")) && st >= 0 && en > st &&
+                   en < (double)n / 16000 + 1;
+      }
+      size_t k = strlen(text);
+      snprintf(text + k, sizeof text - k, "%s%s", k ? " " : "",
+               json_string_value(json_object_get(j, "text")));
+    }
+    json_decref(j);
+  }
+  CHECK(wsc_send_text(&c, "{\"eof\" : 1}"));
+  wsc_msg_t m;
+  CHECK_EQ(wsc_recv(&c, &m, 10000), 1);
+  CHECK_EQ(m.opcode, 1); /* the final result */
+  json_t *j = json_loadb((const char *)m.data, m.len, 0, NULL);
+  CHECK(json_is_string(json_object_get(j, "text")) && !json_object_get(j, "partial"));
+  size_t k = strlen(text);
+  snprintf(text + k, sizeof text - k, " %s", json_string_value(json_object_get(j, "text")));
+  json_decref(j);
+  CHECK_EQ(wsc_recv(&c, &m, 3000), 1);
+  CHECK_EQ(m.opcode, 8); /* nothing between the final result and the close */
+  CHECK_EQ(m.close_code, 1000);
+  printf("  vosk: %zu chunks, %zu replies (%zu partials, %zu results): \"%s\"\n", sent, replies,
+         partials, results, text);
+  CHECK_EQ(replies, sent);
+  CHECK(partials >= 1);
+  CHECK(words_ok);
+  CHECK(heard_it(text));
+  wsc_free(&c);
+  server_run(&s, 20);
+  CHECK_EQ(vg_server_session_count(s.srv), 0);
+
+  /* eof before any audio: an empty final result, then the close */
+  CHECK(wsc_open(&c, &s, "/ws/asr"));
+  CHECK(wsc_send_text(&c, "{\"eof\" : 1}"));
+  CHECK_EQ(wsc_recv(&c, &m, 3000), 1);
+  CHECK(m.opcode == 1 && m.len == 11 && memcmp(m.data, "{\"text\":\"\"}", 11) == 0);
+  CHECK(wsc_wait_close(&c, &m, 3000));
+  CHECK_EQ(m.close_code, 1000);
+  wsc_free(&c);
+  server_stop(&s);
+}
+
+VGT_MAIN(VGT_CASE(test_echo_opus_and_pcm16_frame_exact), VGT_CASE(test_transcribe_pcm16_and_opus),
+         VGT_CASE(test_vosk_protocol))
