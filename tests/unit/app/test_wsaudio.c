@@ -357,5 +357,265 @@ static void test_vosk_protocol(void) {
   server_stop(&s);
 }
 
-VGT_MAIN(VGT_CASE(test_echo_opus_and_pcm16_frame_exact), VGT_CASE(test_transcribe_pcm16_and_opus),
+/* ---- errors, each beside an echo session that must not miss a frame ---------- */
+
+/* One PCM frame through the echo session beside: back unchanged. */
+static bool echo_ok(wsc_t *e, int i) {
+  int16_t pcm[160];
+  for (int k = 0; k < 160; k++) pcm[k] = (int16_t)(i * 977 + k * 13);
+  if (!wsc_send(e, 2, pcm, sizeof pcm)) return false;
+  wsc_msg_t m;
+  return wsc_recv(e, &m, 3000) == 1 && m.opcode == 2 && m.len == sizeof pcm &&
+         memcmp(m.data, pcm, sizeof pcm) == 0;
+}
+
+/* Opens /ws/audio, sends text1 and text2 (nullable) then bin (nullable):
+ * the server must say {"type":"error"} (unless json_error is false) then
+ * close with `code`, the reason containing `why`. */
+static bool provoke(server_t *s, const char *text1, const char *text2, const void *bin,
+                    size_t bin_len, uint16_t code, const char *why, bool json_error) {
+  wsc_t c;
+  bool ok = wsc_open(&c, s, "/ws/audio");
+  if (ok && text1) ok = wsc_send_text(&c, text1);
+  if (ok && text2) ok = wsc_send_text(&c, text2);
+  if (ok && bin) ok = wsc_send(&c, 2, bin, bin_len);
+  bool said = !json_error;
+  wsc_msg_t m;
+  while (ok && wsc_recv(&c, &m, 3000) == 1 && m.opcode != 8) {
+    json_t *j = json_loadb((const char *)m.data, m.len, 0, NULL);
+    const char *type = json_string_value(json_object_get(j, "type"));
+    const char *text = json_string_value(json_object_get(j, "text"));
+    if (type && strcmp(type, "error") == 0 && text && strstr(text, why)) said = true;
+    json_decref(j);
+  }
+  ok = ok && m.opcode == 8 && m.close_code == code && strstr(m.reason, why) && said;
+  if (!ok)
+    fprintf(stderr, "  %s / %s: got close %u \"%s\" (error message %s), want %u \"%s\"\n",
+            text1 ? text1 : "-", text2 ? text2 : "-", m.opcode == 8 ? m.close_code : 0,
+            m.opcode == 8 ? m.reason : "", said ? "seen" : "missing", code, why);
+  wsc_free(&c);
+  return ok;
+}
+
+#define PCM16K "{\"mode\":\"echo\",\"codec\":\"pcm16\",\"sample_rate\":16000}"
+#define OPUS48K "{\"mode\":\"echo\",\"codec\":\"opus\",\"sample_rate\":48000}"
+
+static void test_each_error_its_close_code(void) {
+  vg_log_set_level(VG_LOG_ERROR);
+  server_t s;
+  CHECK(server_start(&s, 14, NULL, 4));
+  wsc_t e;
+  CHECK(audio_open(&e, &s, "echo", "pcm16", 16000, NULL, 0));
+  int i = 0;
+  CHECK(echo_ok(&e, i++));
+  static uint8_t big[200000];
+  const uint8_t odd[3] = {1, 2, 3}, not_opus[1] = {0xff};
+  /* 1007: not JSON, bad fields, binary first, odd PCM, not Opus, twice */
+  CHECK(provoke(&s, "{not json", NULL, NULL, 0, 1007, "JSON", true));
+  CHECK(echo_ok(&e, i++));
+  CHECK(provoke(&s, "{\"mode\":\"sing\",\"codec\":\"opus\",\"sample_rate\":48000}", NULL, NULL, 0,
+                1007, "mode", true));
+  CHECK(provoke(&s, "{\"mode\":\"echo\",\"codec\":\"opus\",\"sample_rate\":\"fast\"}", NULL, NULL, 0,
+                1007, "sample_rate", true));
+  CHECK(provoke(&s, NULL, NULL, odd, 2, 1007, "before the config", true));
+  CHECK(echo_ok(&e, i++));
+  CHECK(provoke(&s, PCM16K, NULL, odd, 3, 1007, "odd length", true));
+  CHECK(provoke(&s, OPUS48K, NULL, not_opus, 1, 1007, "Opus", true));
+  CHECK(provoke(&s, PCM16K, PCM16K, NULL, 0, 1007, "already", true));
+  CHECK(provoke(&s, PCM16K, "{\"type\":\"dance\"}", NULL, 0, 1007, "unknown message type", true));
+  CHECK(echo_ok(&e, i++));
+  /* 1003: a codec, sample rate or channel count we do not take */
+  CHECK(provoke(&s, "{\"mode\":\"echo\",\"codec\":\"mp3\",\"sample_rate\":48000}", NULL, NULL, 0,
+                1003, "codec", true));
+  CHECK(provoke(&s, "{\"mode\":\"echo\",\"codec\":\"opus\",\"sample_rate\":16000}", NULL, NULL, 0,
+                1003, "sample_rate", true));
+  CHECK(provoke(&s, "{\"mode\":\"echo\",\"codec\":\"pcm16\",\"sample_rate\":4000}", NULL, NULL, 0,
+                1003, "sample_rate", true));
+  CHECK(provoke(&s, "{\"mode\":\"echo\",\"codec\":\"pcm16\",\"sample_rate\":16000,\"channels\":2}",
+                NULL, NULL, 0, 1003, "channels", true));
+  CHECK(echo_ok(&e, i++));
+  /* 1009: over 1 s of PCM (told in JSON), a frame over the codec's limit
+   * (refused as it arrives), a control message too long */
+  CHECK(provoke(&s, PCM16K, NULL, big, 32002, 1009, "over 1 s", true));
+  CHECK(provoke(&s, PCM16K, NULL, big, sizeof big, 1009, "too big", false));
+  char longtext[6000];
+  snprintf(longtext, sizeof longtext, "{\"type\":\"ping\",\"t\":1,\"pad\":\"%05000d\"}", 0);
+  CHECK(provoke(&s, PCM16K, longtext, NULL, 0, 1009, "too long", true));
+  CHECK(echo_ok(&e, i++));
+  /* 1013: --max-sessions (4) reached */
+  wsc_t more[3];
+  for (int k = 0; k < 3; k++) CHECK(audio_open(&more[k], &s, "echo", "opus", 48000, NULL, 0));
+  CHECK(provoke(&s, OPUS48K, NULL, NULL, 0, 1013, "session limit", true));
+  CHECK(echo_ok(&e, i++));
+  for (int k = 0; k < 3; k++) wsc_free(&more[k]); /* abrupt closes */
+  for (int k = 0; k < 100 && vg_server_session_count(s.srv) > 1; k++) server_run(&s, 5);
+  CHECK_EQ(vg_server_session_count(s.srv), 1);
+  CHECK(echo_ok(&e, i++));
+  /* 1013: the only recognizer (--asr-streams 1) is busy; an abrupt close
+   * gives it back at once */
+  wsc_t t;
+  CHECK(audio_open(&t, &s, "transcribe", "pcm16", 16000, NULL, 0));
+  CHECK(provoke(&s, "{\"mode\":\"transcribe\",\"codec\":\"pcm16\",\"sample_rate\":16000}", NULL, NULL,
+                0, 1013, "recognizer", true));
+  CHECK(echo_ok(&e, i++));
+  wsc_free(&t);
+  for (int k = 0; k < 100 && vg_server_session_count(s.srv) > 1; k++) server_run(&s, 5);
+  CHECK_EQ(vg_server_session_count(s.srv), 1);
+  CHECK(audio_open(&t, &s, "transcribe", "opus", 48000, NULL, 0));
+  wsc_free(&t);
+  CHECK(echo_ok(&e, i++));
+  /* /ws/asr: bad JSON, odd PCM, a rate it does not take */
+  wsc_t v;
+  wsc_msg_t m;
+  CHECK(wsc_open(&v, &s, "/ws/asr"));
+  CHECK(wsc_send_text(&v, "{\"config\":{\"sample_rate\":96000}}"));
+  CHECK(wsc_wait_close(&v, &m, 3000));
+  CHECK(m.close_code == 1003 && strstr(m.reason, "sample_rate"));
+  wsc_free(&v);
+  CHECK(wsc_open(&v, &s, "/ws/asr"));
+  CHECK(wsc_send(&v, 2, odd, 3));
+  CHECK(wsc_wait_close(&v, &m, 3000));
+  CHECK(m.close_code == 1007 && strstr(m.reason, "odd"));
+  wsc_free(&v);
+  CHECK(echo_ok(&e, i++));
+  CHECK_EQ(vg_server_session_count(s.srv), 1);
+  wsc_free(&e);
+  server_stop(&s);
+}
+
+/* A client that stops reading while its echo keeps coming: its session
+ * ends with 1008 "client not reading" once the bounded backlog is full;
+ * the session beside it does not miss a frame. */
+static void test_stalled_reader_ends_only_its_session(void) {
+  vg_log_set_level(VG_LOG_ERROR);
+  server_t s;
+  CHECK(server_start(&s, 15, NULL, 10));
+  wsc_t e, slow;
+  CHECK(audio_open(&e, &s, "echo", "pcm16", 16000, NULL, 0));
+  CHECK_EQ(wsc_open_ex(&slow, &s, "/ws/audio", NULL, NULL, 4096, NULL, 0), 101);
+  CHECK(wsc_send_text(&slow, "{\"mode\":\"echo\",\"codec\":\"pcm16\",\"sample_rate\":48000}"));
+  server_run(&s, 20);
+  CHECK_EQ(vg_server_session_count(s.srv), 2);
+  static int16_t second[48000];
+  for (int k = 0; k < 48000; k++) second[k] = (int16_t)(k * 7);
+  int sent = 0, i = 0;
+  /* 1 s of 48 kHz PCM per message, never reading: at most a few MB go
+   * before the kernel buffers and the 256 KiB backlog are full */
+  while (vg_server_session_count(s.srv) == 2 && sent < 400) {
+    CHECK(wsc_send(&slow, 2, second, sizeof second));
+    if (++sent % 5 == 0) CHECK(echo_ok(&e, i++));
+  }
+  printf("  the stalled client was cut off after %d s of audio\n", sent);
+  CHECK_EQ(vg_server_session_count(s.srv), 1);
+  CHECK(echo_ok(&e, i++));
+  /* it reads again: every echo it was sent, whole, then the close */
+  wsc_msg_t m;
+  int echoes = 0;
+  bool whole = true;
+  for (;;) {
+    int r = wsc_recv(&slow, &m, 3000);
+    if (r != 1 || m.opcode == 8) break;
+    if (m.opcode == 1) continue; /* its "ready" */
+    echoes++;
+    whole = whole && m.len == sizeof second && memcmp(m.data, second, sizeof second) == 0;
+  }
+  printf("  it read %d whole echoes (%s), then close %u\n", echoes, whole ? "all whole" : "NOT whole",
+         m.opcode == 8 ? m.close_code : 0);
+  CHECK(m.opcode == 8);
+  CHECK_EQ(m.close_code, 1008);
+  CHECK_STR(m.reason, "client not reading");
+  CHECK(whole && echoes > 0 && echoes < sent);
+  CHECK(echo_ok(&e, i++));
+  wsc_free(&slow);
+  wsc_free(&e);
+  server_stop(&s);
+}
+
+/* Shutdown ends WebSocket sessions cleanly: a state event, then 1001. */
+static void test_shutdown_closes_1001(void) {
+  vg_log_set_level(VG_LOG_ERROR);
+  server_t s;
+  CHECK(server_start(&s, 16, NULL, 10));
+  wsc_t e, t;
+  CHECK(audio_open(&e, &s, "echo", "opus", 48000, NULL, 0));
+  CHECK(audio_open(&t, &s, "transcribe", "pcm16", 48000, NULL, 0));
+  vg_server_shutdown(s.srv);
+  wsc_t *cs[2] = {&e, &t};
+  for (int k = 0; k < 2; k++) {
+    wsc_msg_t m;
+    CHECK_EQ(wsc_recv(cs[k], &m, 3000), 1);
+    CHECK(m.opcode == 1 && strstr((const char *)m.data, "\"state\":\"closed\"") &&
+          strstr((const char *)m.data, "shutting down"));
+    CHECK_EQ(wsc_recv(cs[k], &m, 3000), 1);
+    CHECK_EQ(m.opcode, 8);
+    CHECK_EQ(m.close_code, 1001);
+  }
+  CHECK_EQ(vg_server_session_count(s.srv), 0);
+  wsc_free(&e);
+  wsc_free(&t);
+  server_stop(&s);
+}
+
+/* Behind a reverse proxy (nginx sends "Connection: upgrade" in lower case
+ * and X-Forwarded-*), with a token; the headers the page reads. */
+static void test_proxy_token_and_page_headers(void) {
+  vg_log_set_level(VG_LOG_ERROR);
+  server_t s;
+  CHECK(server_start(&s, 17, "sekrit", 10));
+  wsc_t c;
+  char resp[1024];
+  CHECK_EQ(wsc_open_ex(&c, &s, "/ws/audio", NULL, NULL, 0, resp, sizeof resp), 401);
+  wsc_free(&c);
+  CHECK_EQ(wsc_open_ex(&c, &s, "/ws/audio?token=sekrit",
+                       "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\n"
+                       "X-Real-IP: 192.0.2.7\r\n",
+                       "upgrade", 0, resp, sizeof resp),
+           101);
+  CHECK(wsc_send_text(&c, OPUS48K));
+  wsc_msg_t m;
+  CHECK_EQ(wsc_recv(&c, &m, 3000), 1);
+  CHECK(strstr((const char *)m.data, "\"ready\""));
+  static uint8_t pkt[1][400];
+  size_t len[1];
+  CHECK_EQ(make_opus(pkt, len, 1), 1);
+  CHECK(wsc_send(&c, 2, pkt[0], len[0]));
+  CHECK_EQ(wsc_recv(&c, &m, 3000), 1);
+  CHECK(m.opcode == 2 && m.len == len[0] && memcmp(m.data, pkt[0], len[0]) == 0);
+  wsc_free(&c);
+  CHECK_EQ(wsc_open_ex(&c, &s, "/ws/asr", "Authorization: Bearer sekrit\r\n", "keep-alive, Upgrade", 0,
+                       NULL, 0),
+           101);
+  wsc_free(&c);
+  response_t r;
+  CHECK(http_do(&s, "GET", "/healthz", "Via: 1.1 nginx\r\n", "", 0, &r));
+  CHECK_STR(r.proxied, "1");
+  CHECK(strstr(r.expose, "X-Voxgate-Fallback-Ms") && strstr(r.expose, "X-Voxgate-Proxied"));
+  CHECK(http_do(&s, "GET", "/healthz", "Forwarded: for=192.0.2.7;proto=https\r\n", "", 0, &r));
+  CHECK_STR(r.proxied, "1");
+  CHECK(http_do(&s, "GET", "/healthz", NULL, "", 0, &r));
+  CHECK_STR(r.proxied, "");
+  /* WHIP's 201 tells the page how long to give ICE */
+  vg_dtls_cert_t *cert;
+  vg_rtc_t *rtc;
+  CHECK(vg_dtls_cert_create(&cert) == VG_OK);
+  vg_rtc_config_t rc = {.role = VG_RTC_ROLE_CLIENT, .cert = cert};
+  CHECK(vg_rtc_create(&rc, &rtc) == VG_OK);
+  char offer[4096];
+  int n = vg_rtc_create_offer(rtc, offer, sizeof offer);
+  CHECK(n > 0);
+  CHECK(http_do(&s, "POST", "/whip",
+                "Content-Type: application/sdp\r\nAuthorization: Bearer sekrit\r\n"
+                "X-Forwarded-For: 192.0.2.7\r\n",
+                offer, (size_t)n, &r));
+  CHECK_EQ(r.status, 201);
+  CHECK_STR(r.fallback_ms, "2000");
+  CHECK_STR(r.proxied, "1");
+  vg_rtc_destroy(rtc);
+  vg_dtls_cert_destroy(cert);
+  server_stop(&s);
+}
+
+VGT_MAIN(VGT_CASE(test_echo_opus_and_pcm16_frame_exact), VGT_CASE(test_each_error_its_close_code),
+         VGT_CASE(test_stalled_reader_ends_only_its_session), VGT_CASE(test_shutdown_closes_1001),
+         VGT_CASE(test_proxy_token_and_page_headers), VGT_CASE(test_transcribe_pcm16_and_opus),
          VGT_CASE(test_vosk_protocol))
