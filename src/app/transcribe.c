@@ -69,7 +69,8 @@ struct vg_transcriber {
   void *ud;
 
   pthread_mutex_t mu; /* guards everything below */
-  uint8_t *queue;     /* owned ring, VG_TRANSCRIBE_QUEUE_BYTES */
+  uint8_t *queue;     /* owned ring of q_cap bytes */
+  size_t q_cap;
   size_t q_head, q_len;
   size_t q_packets;
   int64_t q_dur;      /* audio in the queue, 48 kHz units */
@@ -89,18 +90,18 @@ struct vg_transcriber {
 /* ---- the queue (mutex held) ------------------------------------------------ */
 
 static void q_write(vg_transcriber_t *t, const void *src, size_t n) {
-  size_t pos = (t->q_head + t->q_len) % VG_TRANSCRIBE_QUEUE_BYTES;
-  size_t first = VG_TRANSCRIBE_QUEUE_BYTES - pos < n ? VG_TRANSCRIBE_QUEUE_BYTES - pos : n;
+  size_t pos = (t->q_head + t->q_len) % t->q_cap;
+  size_t first = t->q_cap - pos < n ? t->q_cap - pos : n;
   memcpy(t->queue + pos, src, first);
   memcpy(t->queue, (const uint8_t *)src + first, n - first);
   t->q_len += n;
 }
 
 static void q_read(vg_transcriber_t *t, void *dst, size_t n) {
-  size_t first = VG_TRANSCRIBE_QUEUE_BYTES - t->q_head < n ? VG_TRANSCRIBE_QUEUE_BYTES - t->q_head : n;
+  size_t first = t->q_cap - t->q_head < n ? t->q_cap - t->q_head : n;
   memcpy(dst, t->queue + t->q_head, first);
   memcpy((uint8_t *)dst + first, t->queue, n - first);
-  t->q_head = (t->q_head + n) % VG_TRANSCRIBE_QUEUE_BYTES;
+  t->q_head = (t->q_head + n) % t->q_cap;
   t->q_len -= n;
 }
 
@@ -206,7 +207,7 @@ void vg_transcriber_push(vg_transcriber_t *t, vg_time_t now, uint16_t seq, uint3
     t->first_ts = e.ext_ts;
   }
   bool dropped = false;
-  if (t->q_len + ENTRY_HDR + len > VG_TRANSCRIBE_QUEUE_BYTES) {
+  if (t->q_len + ENTRY_HDR + len > t->q_cap) {
     drop(t, e.dur);
     dropped = true;
   } else {
@@ -241,7 +242,7 @@ int vg_transcriber_push_pcm(vg_transcriber_t *t, vg_time_t now, const uint8_t *l
   int64_t first = t->pcm_samples;
   t->pcm_samples += (int64_t)(len / 2);
   note_arrival(t, pcm_clock(t, first), now);
-  if (t->q_len + pieces * ENTRY_HDR + len > VG_TRANSCRIBE_QUEUE_BYTES) {
+  if (t->q_len + pieces * ENTRY_HDR + len > t->q_cap) {
     drop(t, pcm_clock(t, t->pcm_samples) - pcm_clock(t, first));
     bool has_results = t->n_results > 0;
     pthread_mutex_unlock(&t->mu);
@@ -442,7 +443,13 @@ int vg_transcriber_create(const vg_transcriber_config_t *cfg, vg_transcriber_t *
   t->ud = cfg->ud;
   pthread_mutex_init(&t->mu, NULL);
   int r = VG_ENOMEM;
-  t->queue = malloc(VG_TRANSCRIBE_QUEUE_BYTES);
+  /* PCM: the same ~20 s of audio the Opus queue holds, at the PCM rate. */
+  t->q_cap = VG_TRANSCRIBE_QUEUE_BYTES;
+  if (cfg->pcm_rate) {
+    size_t pcm = (size_t)cfg->pcm_rate * 2 * VG_TRANSCRIBE_QUEUE_S;
+    t->q_cap = pcm + pcm / PCM_ENTRY_BYTES * ENTRY_HDR + ENTRY_HDR;
+  }
+  t->queue = malloc(t->q_cap);
   if (!t->queue) goto fail;
   t->pcm_rate = cfg->pcm_rate;
   if (!t->pcm_rate) {

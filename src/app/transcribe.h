@@ -10,7 +10,7 @@
  * for Opus over a WebSocket), or PCM16 at a fixed rate.
  *
  * The queue holds up to VG_TRANSCRIBE_QUEUE_BYTES of Opus (about 20 s of
- * speech): an engine slower than real time lags, then catches up. Beyond
+ * speech), or VG_TRANSCRIBE_QUEUE_S of PCM at its rate: an engine slower than real time lags, then catches up. Beyond
  * that, packets are dropped; the loss is counted and reported once per
  * episode as a LAG event (the client shows it), never silent.
  *
@@ -29,6 +29,8 @@
 #include "io/workers.h"
 
 #define VG_TRANSCRIBE_QUEUE_BYTES (256 * 1024)
+/* PCM input: the queue holds this many seconds at its rate (1.9 MB at 48 kHz). */
+#define VG_TRANSCRIBE_QUEUE_S 20
 
 typedef enum {
   VG_TRANSCRIBE_PARTIAL = 1,
