@@ -152,6 +152,7 @@
       this.wsId = null;            // the WebSocket session's id (the server's "ready")
       this.fallbackMs = null;      // the fallback time in force (ms from the POST)
       this.fallbackFrom = null;    // ... and where it came from: 'default' | 'page' | 'server'
+      this.fallbackReason = null;  // why the WebSocket is used: { kind, ms?, detail?, error? }
     }
     alive() { return !this.cancelled && session === this; }
     // The WebRTC attempt is still the session's transport.
@@ -360,7 +361,7 @@
       if (!s.rtcAlive()) return;
       if (e instanceof UserError && e.final) throw e;
       const post = e instanceof UserError && (e.kind === 'network' || e.kind === 'server');
-      fallBack(s, { kind: post ? 'post' : 'error', detail: e.message || String(e), error: e });
+      fallBack(s, { kind: post ? 'post' : 'error', detail: e.brief || e.message || String(e), error: e });
     }
   }
 
@@ -408,9 +409,11 @@
       body = await res.text();
     } catch (e) {
       if (!s.rtcAlive()) return;
-      throw new UserError('network', ctl.signal.aborted
+      const err = new UserError('network', ctl.signal.aborted
         ? `The server did not answer the offer within ${POST_TIMEOUT_MS / 1000} s (${url}).`
         : `Could not reach the server at ${new URL(url).host}: is voxgate running, and is this the right address?`);
+      err.brief = ctl.signal.aborted ? `no answer within ${POST_TIMEOUT_MS / 1000} s` : 'the request did not get through';
+      throw err;
     } finally {
       clearTimeout(timer);
     }
@@ -518,6 +521,7 @@
 
   async function useWebSocket(s, reason) {
     s.via = 'websocket';
+    s.fallbackReason = reason;
     mark(s, 'fallback');
     say('info', reason.kind === 'forced' ? 'Connecting over the WebSocket…'
       : 'WebRTC did not connect; switching to the WebSocket path…');
@@ -583,6 +587,10 @@
   function wsError(info, s) {
     const said = info.error || info.reason;
     if (info.code === 1006 && s.marks.ws === undefined) {
+      // Neither the offer nor the WebSocket got through: the server is
+      // not there, as the POST's own error says.
+      const r = s.fallbackReason;
+      if (r && r.kind === 'post' && r.error && r.error.kind === 'network') return r.error;
       return new UserError('ws', 'WebRTC did not connect, and the WebSocket to the server could not be opened either ' +
         `(${location.host}/ws/audio). A proxy on the way must pass WebSocket upgrades (the Upgrade and Connection ` +
         'headers; see the README); with --token, check the access token.');
@@ -1421,6 +1429,12 @@
   function serverError(res, body) {
     const reason = (body || '').split('\n').map((l) => l.trim()).find(Boolean) || res.statusText || '';
     const head = `Server error ${res.status}${reason ? ': ' + reason : ''}.`;
+    const e = serverErrorFor(res, head);
+    e.brief = `HTTP ${res.status}${reason ? ' ' + reason : ''}`;
+    return e;
+  }
+
+  function serverErrorFor(res, head) {
     switch (res.status) {
       case 401:
         return new UserError('server', `${head} This server needs an access token: enter it under "Access token" and press Start again.`, true);

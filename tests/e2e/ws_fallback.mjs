@@ -21,15 +21,15 @@
 //      no session left.
 //   3. Reload while on the WebSocket: the session ends.
 //   4. Echo with ?codec=pcm16: PCM16 from an AudioWorklet, the same checks.
-//   5. ?transport=ws (no WebRTC attempt) and ?transport=webrtc (never falls
-//      back).
+//   5. ?transport=ws (no WebRTC attempt); the offer POST failing (the
+//      switch comes at once); ?transport=webrtc (never falls back).
 //   6. Transcribe (a second browser, flite speech): through the same
 //      fallback, the finals carry the sentences (WER within 5 points of the
 //      same engine offline, and the key words), "done" after Stop.
 // Prints the numbers and one line per check, then RESULT passed=N failed=M;
 // exits non-zero when a check failed.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { checkWer } from './lib/asr.mjs';
 import { readWav } from './lib/audio.mjs';
 import {
@@ -161,6 +161,12 @@ async function echoThroughFallback(page, args, url, codec, { screenshot = null }
   await page.waitForTimeout(300); // the jitter buffer settles
   const rec = await recordEcho(page, { speech: args.speech, control: args.control, seconds: Number(args.recordS) });
   checkEcho(c, rec);
+  if (process.env.VOXGATE_E2E_SAVE_REC) {
+    // The echo as analysed (mono float32 at ANALYSIS_RATE), for offline study.
+    const f = `${process.env.VOXGATE_E2E_SAVE_REC}/ws-${codec}-${process.pid}.f32`;
+    writeFileSync(f, Buffer.from(rec.recorded.buffer));
+    console.log(`recording saved: ${f}`);
+  }
   const { st } = await printWsStats(page);
   check(st && st.packetsSent > 0 && st.packetsReceived > 0 && st.rttWsMs !== null,
     `${what}: messages flow both ways; the ping gives a round trip`, st && `${st.packetsSent}/${st.packetsReceived}`);
@@ -241,6 +247,26 @@ async function echoPart(args) {
     await page.click('#toggle');
     const e5 = await serverEmpty(base);
     check(e5.ok, '?transport=ws: Stop frees the session', JSON.stringify(e5.list));
+
+    // 5b. The offer POST fails (the test refuses it, as a proxy that does
+    //     not pass /whip would): the page switches at once.
+    await page.goto(args.url);
+    const isPost = (u) => u.pathname === '/whip';
+    await page.route(isPost, (route) => route.abort('connectionrefused'));
+    const v5b = await startAndRead(page);
+    await page.unroute(isPost);
+    if (check(v5b.st === 'connected' && v5b.via === 'websocket' && v5b.transport.reason === 'post',
+      'the offer POST fails: the page switches to the WebSocket at once', `${v5b.st} ${v5b.via} ${v5b.transport && v5b.transport.reason}`)) {
+      await waitFor(page, () => window.voxgate.timeline.audio, 'the first audio back', 5000);
+      const tl5b = await vg(page, () => window.voxgate.timeline);
+      figures.postFailedFirstAudio = tl5b.audio.fromClick;
+      console.log(`POST_FAILED start_to_fallback=${tl5b.fallback.fromClick.toFixed(0)} start_to_first_audio=${tl5b.audio.fromClick.toFixed(0)}`);
+      check(/The WebRTC offer failed/.test(v5b.why) && tl5b.audio.fromClick < 1000,
+        'the offer POST fails: the page says so, and the audio is back within 1 s', v5b.why.split('.')[0]);
+    }
+    await page.click('#toggle');
+    const e5b = await serverEmpty(base);
+    check(e5b.ok, 'the offer POST fails: Stop frees the session', JSON.stringify(e5b.list));
 
     // 6. ?transport=webrtc: never falls back (still trying after the
     //    fallback time), Stop frees the WHIP session.
@@ -373,7 +399,8 @@ async function main() {
   console.log(`WS_FALLBACK opus_first_audio_ms=${f(echo.opus && echo.opus.first)} opus_speech=${r(echo.opus && echo.opus.speech)} ` +
     `opus_control=${r(echo.opus && echo.opus.control)} pcm_first_audio_ms=${f(echo.pcm && echo.pcm.first)} ` +
     `pcm_speech=${r(echo.pcm && echo.pcm.speech)} pcm_control=${r(echo.pcm && echo.pcm.control)} ` +
-    `forced_ws_first_audio_ms=${f(echo.forcedFirstAudio)} transcribe_wer=${r(tr.wer)}`);
+    `forced_ws_first_audio_ms=${f(echo.forcedFirstAudio)} post_failed_first_audio_ms=${f(echo.postFailedFirstAudio)} ` +
+    `transcribe_wer=${r(tr.wer)}`);
 }
 
 main().then(() => {

@@ -163,10 +163,13 @@ vosk_ok=0 vosk_failed=0
 if [ -f "$here/vosk_client.py" ]; then
   sox "$work/transcribe.wav" -r 16000 -c 1 -b 16 "$work/vosk16k.wav"
   vrc=0
+  t_vosk=$(date +%s.%N)
   timeout 60 ip netns exec "$ns_c" /usr/bin/python3 "$here/vosk_client.py" \
-    "ws://$proxy_ip/ws/asr" "$work/vosk16k.wav" >"$work/vosk.log" 2>&1 || vrc=$?
-  sed 's/^/  [vosk] /' "$work/vosk.log" | tail -n 20
-  vosk_text=$(sed -n 's/^TEXT //p' "$work/vosk.log" | tail -n 1)
+    "ws://$proxy_ip/ws/asr" "$work/vosk16k.wav" >"$work/vosk.out" 2>"$work/vosk.err" || vrc=$?
+  echo "vosk_client.py through nginx: exit $vrc after $(awk -v a="$t_vosk" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+  sed 's/^/  [vosk] /' "$work/vosk.err" | tail -n 10
+  vosk_text=$(tail -n 1 "$work/vosk.out")
+  echo "  [vosk] text: $vosk_text"
   if [ "$vrc" = 0 ] && [ -n "$vosk_text" ]; then
     node --input-type=module -e "
       import { wer } from '$here/lib/asr.mjs';
