@@ -598,7 +598,7 @@
     if (info.code === 1013) {
       return new UserError('server', `The server is busy${said ? ` (${said})` : ''}: try again shortly.`, true);
     }
-    return new UserError('closed', `The server closed the WebSocket (${info.code}: ${info.meaning})` +
+    return new UserError('closed', `The WebSocket audio path ended (${info.code}: ${info.meaning})` +
       (said ? `: ${said}.` : '.'));
   }
 

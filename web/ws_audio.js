@@ -411,9 +411,10 @@ window.VoxgateWs = (() => {
       if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'ping', t: performance.now() }));
     }
 
+    // A codec failed in the browser: the session cannot go on.
     fault(text) {
       this.serverError = this.serverError || text;
-      this.close(1011);
+      this.close();
     }
 
     stats() { return { ...this.st }; }
@@ -428,16 +429,17 @@ window.VoxgateWs = (() => {
       this.stopCapture();
       const ws = this.ws;
       if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'stop' }));
-      else if (ws && ws.readyState === WebSocket.CONNECTING) { this.close(1000); return; }
-      if (this.mode === 'echo') this.stopTimer = setTimeout(() => this.close(1000), ECHO_STOP_WAIT_MS);
+      else if (ws && ws.readyState === WebSocket.CONNECTING) { this.close(); return; }
+      if (this.mode === 'echo') this.stopTimer = setTimeout(() => this.close(), ECHO_STOP_WAIT_MS);
     }
 
-    // Closes at once (a page leaving, a transcript abandoned).
-    close(code = 1000) {
+    // Closes at once (a page leaving, a transcript abandoned), normally
+    // (1000: a browser may send only that or 3000-4999).
+    close() {
       const ws = this.ws;
       this.release();
       if (ws && ws.readyState <= WebSocket.OPEN) {
-        try { ws.close(code === 1011 ? 1000 : code); } catch { /* already closing */ }
+        try { ws.close(1000); } catch { /* already closing */ }
       }
     }
 

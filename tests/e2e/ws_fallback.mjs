@@ -22,7 +22,8 @@
 //   3. Reload while on the WebSocket: the session ends.
 //   4. Echo with ?codec=pcm16: PCM16 from an AudioWorklet, the same checks.
 //   5. ?transport=ws (no WebRTC attempt); the offer POST failing (the
-//      switch comes at once); ?transport=webrtc (never falls back).
+//      switch comes at once); a browser without WebCodecs (PCM by itself);
+//      ?transport=webrtc (never falls back).
 //   6. Transcribe (a second browser, flite speech): through the same
 //      fallback, the finals carry the sentences (WER within 5 points of the
 //      same engine offline, and the key words), "done" after Stop.
@@ -267,6 +268,24 @@ async function echoPart(args) {
     await page.click('#toggle');
     const e5b = await serverEmpty(base);
     check(e5b.ok, 'the offer POST fails: Stop frees the session', JSON.stringify(e5b.list));
+
+    // 5c. A browser without WebCodecs (hidden from the page before its
+    //     script runs): the page picks PCM by itself and says why.
+    const bare = await ctx.newPage();
+    await bare.addInitScript(() => { delete window.AudioEncoder; delete window.AudioDecoder; });
+    await bare.goto(wsUrl.href);
+    const v5c = await startAndRead(bare);
+    check(v5c.st === 'connected' && v5c.transport && v5c.transport.label === 'WebSocket (PCM)' &&
+      v5c.transport.codecReason === 'no-webcodecs' && /no WebCodecs Opus encoder/.test(v5c.why),
+      'no WebCodecs in the browser: the page sends PCM by itself and says why',
+      `${v5c.st} ${v5c.transport && v5c.transport.label} (${v5c.transport && v5c.transport.codecReason})`);
+    await waitFor(bare, () => window.voxgate.timeline.audio, 'the first audio back (PCM)', 5000).then(
+      () => check(true, 'no WebCodecs: the echo comes back'),
+      (e) => check(false, 'no WebCodecs: the echo comes back', e.message));
+    await bare.click('#toggle');
+    await bare.close();
+    const e5c = await serverEmpty(base);
+    check(e5c.ok, 'no WebCodecs: Stop frees the session', JSON.stringify(e5c.list));
 
     // 6. ?transport=webrtc: never falls back (still trying after the
     //    fallback time), Stop frees the WHIP session.
