@@ -13,6 +13,9 @@
 # namespace, with their own configuration, and stop them by PID.
 # While apt runs, a policy-rc.d that denies service starts is in place
 # (unless the machine already has one, which then decides).
+#
+#   deps.sh            what every e2e suite needs
+#   deps.sh caddy      that, and Caddy (ws_fallback.sh with VOXGATE_E2E_PROXY=caddy)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -22,6 +25,12 @@ declare -A pkg_of=([chromium]=chromium [espeak-ng]=espeak-ng [flite]=flite [sox]
                    [tc]=iproute2 [ss]=iproute2 [nft]=nftables [sshd]=openssh-server
                    [ssh]=openssh-client [ssh-keygen]=openssh-client [nginx]=nginx [modprobe]=kmod [openssl]=openssl
                    [curl]=curl [node]=nodejs [npm]=npm [timeout]=coreutils)
+for extra in "$@"; do
+  case $extra in
+    caddy) pkg_of[caddy]=caddy ;;
+    *) die "unknown extra '$extra' (known: caddy)" ;;
+  esac
+done
 missing=()
 for cmd in "${!pkg_of[@]}"; do
   # (sshd, nginx and modprobe live in /usr/sbin, not always on a user's PATH)

@@ -23,9 +23,11 @@
 # pid, logs and temp files under the work directory, started and stopped by
 # PID. The exit trap (lib/netns.sh) stops every process started here and
 # deletes the namespaces, whatever happened. Env: VOXGATE_E2E_KEEP=1 keeps
-# the work directory (server, nginx and browser logs, WAVs);
+# the work directory (server, proxy and browser logs, WAVs);
 # VOXGATE_E2E_SCREENSHOT=file.png keeps a screenshot of the page on the
-# WebSocket path.
+# WebSocket path; VOXGATE_E2E_PROXY=caddy runs the same test through Caddy
+# (the README's Caddyfile) instead of nginx (installs Debian's caddy
+# through deps.sh; not part of scripts/test.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -39,13 +41,17 @@ proxy_srv_ip=10.82.1.2   # the proxy's side toward the server
 proxy_ip=10.82.2.1       # the proxy's side toward the client: the address the browser uses
 client_ip=10.82.2.2
 
+proxy=${VOXGATE_E2E_PROXY:-nginx}
+case $proxy in nginx | caddy) ;; *) e2e_die "VOXGATE_E2E_PROXY must be nginx or caddy, not '$proxy'" ;; esac
+
 tool=$(realpath -m "$build/tests/e2e/tools/vg_asr_offline")
 [ -x "$tool" ] || e2e_die "no $tool (build the 'vg_asr_offline' target first)"
 e2e_preflight "$build"
+if [ "$proxy" = caddy ]; then "$here/deps.sh" caddy || e2e_die "installing Caddy failed (tests/e2e/deps.sh caddy)"; fi
 work=$E2E_WORK
 show_logs() {
   local f
-  for f in server.log nginx/error.log; do
+  for f in server.log nginx/error.log caddy.log; do
     [ -f "$work/$f" ] || continue
     echo "--- $f (last 30 lines) ---" >&2
     tail -n 30 "$work/$f" >&2
@@ -92,10 +98,11 @@ e2e_wait_http "$ns_p" "http://$server_ip:$port/healthz" "$E2E_SERVER_PID" \
   || e2e_die "the server does not answer on http://$server_ip:$port/healthz: $(tail -n 5 "$work/server.log")"
 grep '^voxgate:' "$work/server.log" || true
 
-# nginx in the proxy namespace, everything of its own under $work/nginx.
-ngx=$work/nginx
-mkdir -p "$ngx/tmp"
-cat >"$ngx/nginx.conf" <<EOF
+# The proxy in its namespace, everything of its own under $work.
+start_nginx() {
+  ngx=$work/nginx
+  mkdir -p "$ngx/tmp"
+  cat >"$ngx/nginx.conf" <<EOF
 # ws_fallback.sh: a private nginx for one test run.
 daemon off;
 user root;             # its files live in the test's private work directory
@@ -114,13 +121,46 @@ http {
     include $here/nginx_voxgate.conf;
 }
 EOF
-nginx_cmd=(/usr/sbin/nginx -p "$ngx/" -e "$ngx/error.log" -c "$ngx/nginx.conf")
-ip netns exec "$ns_p" "${nginx_cmd[@]}" -t -q || e2e_die "nginx rejects the configuration ($ngx/nginx.conf)"
-e2e_spawn "$ns_p" "$work/nginx.out" "${nginx_cmd[@]}"
-nginx_pid=$E2E_LAST_PID
+  nginx_cmd=(/usr/sbin/nginx -p "$ngx/" -e "$ngx/error.log" -c "$ngx/nginx.conf")
+  ip netns exec "$ns_p" "${nginx_cmd[@]}" -t -q || e2e_die "nginx rejects the configuration ($ngx/nginx.conf)"
+  e2e_spawn "$ns_p" "$work/nginx.out" "${nginx_cmd[@]}"
+  proxy_pid=$E2E_LAST_PID
+  proxy_log=$ngx/error.log
+  proxy_server=nginx
+  proxy_stop_signal=QUIT    # nginx: graceful
+}
+
+# Caddy with the README's site block (plain http here: no certificate
+# authority to ask), its state under $work/caddy, no admin endpoint.
+start_caddy() {
+  local cdy=$work/caddy
+  mkdir -p "$cdy"
+  cat >"$cdy/Caddyfile" <<EOF
+{
+	admin off
+	auto_https off
+	storage file_system $cdy/data
+}
+http://:80 {
+	reverse_proxy $server_ip:$port {
+		flush_interval -1
+	}
+}
+EOF
+  local env_=(env HOME="$cdy" XDG_DATA_HOME="$cdy/data" XDG_CONFIG_HOME="$cdy/config")
+  ip netns exec "$ns_p" "${env_[@]}" caddy validate --config "$cdy/Caddyfile" --adapter caddyfile >"$cdy/validate.log" 2>&1 \
+    || e2e_die "caddy rejects the configuration: $(tail -n 3 "$cdy/validate.log")"
+  e2e_spawn "$ns_p" "$work/caddy.log" "${env_[@]}" caddy run --config "$cdy/Caddyfile" --adapter caddyfile
+  proxy_pid=$E2E_LAST_PID
+  proxy_log=$work/caddy.log
+  proxy_server=Caddy
+  proxy_stop_signal=TERM    # caddy: graceful
+}
+
+"start_$proxy"
 base="http://$proxy_ip/"
-e2e_wait_http "$ns_c" "${base}healthz" "$nginx_pid" \
-  || e2e_die "no answer through nginx at ${base}healthz: $(tail -n 5 "$ngx/error.log")"
+e2e_wait_http "$ns_c" "${base}healthz" "$proxy_pid" \
+  || e2e_die "no answer through $proxy at ${base}healthz: $(tail -n 5 "$proxy_log")"
 
 # The network is what it claims: the client reaches the server only
 # through the proxy.
@@ -139,10 +179,10 @@ else
   pre ok "the client has no route to the server's subnet (UDP cannot get there either)"
 fi
 headers=$(ip netns exec "$ns_c" curl -s -D - -o /dev/null --max-time 2 "${base}healthz")
-if grep -qi '^Server: nginx' <<<"$headers"; then pre ok "GET /healthz through the proxy answers (Server: nginx)"
+if grep -qi "^Server: $proxy_server" <<<"$headers"; then pre ok "GET /healthz through the proxy answers (Server: $proxy_server)"
 else pre FAIL "GET /healthz through the proxy: $headers"; fi
 if grep -qi '^X-Voxgate-Proxied: 1' <<<"$headers"; then proxied_hdr=1; else proxied_hdr=0; fi
-echo "X-Voxgate-Proxied through nginx: $([ "$proxied_hdr" = 1 ] && echo 1 || echo absent)"
+echo "X-Voxgate-Proxied through $proxy: $([ "$proxied_hdr" = 1 ] && echo 1 || echo absent)"
 
 shot=()
 [ -n "${VOXGATE_E2E_SCREENSHOT:-}" ] && shot=(--screenshot "$(realpath -m "$VOXGATE_E2E_SCREENSHOT")")
@@ -166,7 +206,7 @@ if [ -f "$here/vosk_client.py" ]; then
   t_vosk=$(date +%s.%N)
   timeout 60 ip netns exec "$ns_c" /usr/bin/python3 "$here/vosk_client.py" \
     "ws://$proxy_ip/ws/asr" "$work/vosk16k.wav" >"$work/vosk.out" 2>"$work/vosk.err" || vrc=$?
-  echo "vosk_client.py through nginx: exit $vrc after $(awk -v a="$t_vosk" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+  echo "vosk_client.py through $proxy: exit $vrc after $(awk -v a="$t_vosk" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
   sed 's/^/  [vosk] /' "$work/vosk.err" | tail -n 10
   vosk_text=$(tail -n 1 "$work/vosk.out")
   echo "  [vosk] text: $vosk_text"
@@ -181,27 +221,27 @@ if [ -f "$here/vosk_client.py" ]; then
     vwer=$(sed -n 's/^VOSK_WER \([0-9.]*\).*/\1/p' "$work/vosk_wer.log")
     missing=$(for w in door window table people recognition voice; do grep -qw "$w" <<<"$vosk_text" || echo "$w"; done)
     if [ -z "$missing" ] && awk -v x="$vwer" 'BEGIN { exit !(x <= 0.2) }'; then
-      echo "ok   /ws/asr through nginx (Vosk client): the key words, WER $vwer"; vosk_ok=1
+      echo "ok   /ws/asr through $proxy (Vosk client): the key words, WER $vwer"; vosk_ok=1
     else
-      echo "FAIL /ws/asr through nginx (Vosk client): WER $vwer, missing: $(echo $missing) in \"$vosk_text\""; vosk_failed=1
+      echo "FAIL /ws/asr through $proxy (Vosk client): WER $vwer, missing: $(echo $missing) in \"$vosk_text\""; vosk_failed=1
     fi
   else
-    echo "FAIL /ws/asr through nginx (Vosk client) exited $vrc without a transcript"; vosk_failed=1
+    echo "FAIL /ws/asr through $proxy (Vosk client) exited $vrc without a transcript"; vosk_failed=1
   fi
 else
-  echo "skip /ws/asr through nginx: no tests/e2e/vosk_client.py in this tree"
+  echo "skip /ws/asr through $proxy: no tests/e2e/vosk_client.py in this tree"
 fi
 
-# nginx stops on SIGQUIT (graceful), by PID.
+# The proxy stops gracefully, by PID.
 ngx_ok=0 ngx_failed=0
-kill -QUIT "$nginx_pid" 2>/dev/null || true
-for _ in $(seq 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$nginx_pid" 2>/dev/null; then
-  echo "FAIL nginx did not stop within 5 s of SIGQUIT"; ngx_failed=1
+kill -"$proxy_stop_signal" "$proxy_pid" 2>/dev/null || true
+for _ in $(seq 50); do kill -0 "$proxy_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$proxy_pid" 2>/dev/null; then
+  echo "FAIL $proxy did not stop within 5 s of SIG$proxy_stop_signal"; ngx_failed=1
 else
-  echo "ok   nginx stopped (SIGQUIT, by PID)"; ngx_ok=1
+  echo "ok   $proxy stopped (SIG$proxy_stop_signal, by PID)"; ngx_ok=1
 fi
-if grep -E '\[(emerg|alert|crit)\]' "$ngx/error.log"; then
+if [ "$proxy" = nginx ] && grep -E '\[(emerg|alert|crit)\]' "$proxy_log"; then
   echo "FAIL nginx logged errors above"; ngx_failed=$((ngx_failed + 1))
 fi
 
