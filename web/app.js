@@ -1003,9 +1003,14 @@
     socketClosed(info) {
       this.ext = null;
       if (this.done || this.abandoned) return;
+      const wasReady = this.stream !== 'connecting';
       this.stream = 'closed';
       clearTimeout(this.doneTimer);
       this.doneTimer = null;
+      if (!wasReady && this.ended) {
+        this.status('info', 'Stopped before the session started: nothing to transcribe.');
+        return;
+      }
       const why = info.error ? `: ${info.error}` : '';
       this.status('warn', this.ended
         ? `The WebSocket closed (code ${info.code}) before the server said the transcript was complete${why}: the last results may be missing.`
