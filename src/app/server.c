@@ -249,11 +249,11 @@ json_t *vg_transcribe_event_json(const vg_transcribe_event_t *ev) {
   }
 }
 
-/* Results from the worker, on the loop thread: to the event stream and the
- * transcript. Returns 1 when the session (and its transcriber) is gone. */
+/* Results from the worker, on the loop thread: to the transcript, then to
+ * the event stream (a WebSocket session's own socket carries them too).
+ * Returns 1 when the session (and its transcriber) is gone. */
 static int on_transcript(void *ud, const vg_transcribe_event_t *ev) {
   vg_session_t *s = ud;
-  if (s->wsa) return vg_wsaudio_on_transcript(s, ev);
   switch (ev->kind) {
   case VG_TRANSCRIBE_PARTIAL:
     free(s->partial);
@@ -275,17 +275,15 @@ static int on_transcript(void *ud, const vg_transcribe_event_t *ev) {
   case VG_TRANSCRIBE_ERROR:
     VG_LOG(VG_LOG_WARN, s->id, "speech engine: %s", ev->text);
     break;
-  case VG_TRANSCRIBE_DONE:
-    vg_session_emit(s, vg_transcribe_event_json(ev));
-    if (s->finishing) {
-      vg_server_session_destroy(s);
-      return 1;
-    }
-    return 0;
   default:
     break;
   }
+  if (s->wsa) return vg_wsaudio_on_transcript(s, ev);
   vg_session_emit(s, vg_transcribe_event_json(ev));
+  if (ev->kind == VG_TRANSCRIBE_DONE && s->finishing) {
+    vg_server_session_destroy(s);
+    return 1;
+  }
   return 0;
 }
 

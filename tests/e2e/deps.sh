@@ -5,7 +5,8 @@
 # nftables for filters and NAT, openssh-server and openssh-client for the
 # SSH-tunnel set-up, nginx for the HTTP-only proxy set-up, kmod (modprobe
 # sch_netem), openssl (the served certificate's fingerprint), curl, Node.js
-# and npm, and playwright-core from package-lock.json (npm ci).
+# and npm, python3-websockets (vosk_client.py, a Vosk-protocol client for
+# /ws/asr), and playwright-core from package-lock.json (npm ci).
 #
 # Installing a package that ships a daemon (openssh-server, nginx) must not
 # start one on this machine (Debian's nginx would listen on port 80 of the
@@ -37,6 +38,8 @@ for cmd in "${!pkg_of[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/sbin/$cmd" ] \
     || [[ " ${missing[*]} " == *" ${pkg_of[$cmd]} "* ]] || missing+=("${pkg_of[$cmd]}")
 done
+# Python modules, not commands (Debian's python3: the scripts name /usr/bin/python3)
+/usr/bin/python3 -c 'import websockets' 2>/dev/null || missing+=(python3-websockets)
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo=
   if [ "$(id -u)" != 0 ]; then

@@ -157,6 +157,7 @@ typedef struct {
   int partials, finals, done, lags, errors;
   char text[512];      /* the finals, joined */
   bool latency;        /* every final had latency_ms */
+  bool listed;         /* /api/sessions showed it, transport websocket, with asr stats */
   uint16_t close_code;
 } heard_t;
 
@@ -219,6 +220,12 @@ static void transcribe_one(server_t *s, const char *codec, int rate, heard_t *h)
   size_t step = enc ? 320 : (size_t)rate / 10; /* 20 ms packets, 100 ms PCM messages */
   uint64_t next = uv_hrtime();
   for (size_t off = 0; off + step <= n; off += step) {
+    if (off / step == n / step / 2) {
+      response_t r;
+      h->listed = http_do(s, "GET", "/api/sessions", NULL, "", 0, &r) &&
+                  strstr(r.body, "\"transport\":\"websocket\"") &&
+                  strstr(r.body, "\"mode\":\"transcribe\"") && strstr(r.body, "\"asr\":{\"audio_s\"");
+    }
     if (enc) {
       uint8_t pkt[400];
       int len = opus_encode(enc, pcm + off, 320, pkt, sizeof pkt);
@@ -266,6 +273,7 @@ static void test_transcribe_pcm16_and_opus(void) {
            h.partials, h.finals);
     CHECK(heard_it(h.text));
     CHECK(h.finals >= 1 && h.latency);
+    CHECK(h.listed);
     CHECK(h.partials >= 1);
     CHECK_EQ(h.lags + h.errors, 0);
     CHECK_EQ(h.done, 1);            /* after the last final */
