@@ -428,8 +428,8 @@ window.VoxgateWs = (() => {
       clearInterval(this.pingTimer);
       this.stopCapture();
       const ws = this.ws;
-      if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'stop' }));
-      else if (ws && ws.readyState === WebSocket.CONNECTING) { this.close(); return; }
+      if (!ws || ws.readyState !== WebSocket.OPEN) { this.close(); return; } // not open (yet): nothing to finish
+      ws.send(JSON.stringify({ type: 'stop' }));
       if (this.mode === 'echo') this.stopTimer = setTimeout(() => this.close(), ECHO_STOP_WAIT_MS);
     }
 
