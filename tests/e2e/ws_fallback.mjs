@@ -18,7 +18,8 @@
 //      speech and not the control sentence (lib/audio.mjs, TESTING.md's
 //      thresholds); Stop frees the session.
 //   2. Stop during the WebRTC attempt: idle at once, no fallback afterwards,
-//      no session left.
+//      no session left; Stop in the hand-over (switched, socket not ready):
+//      the same.
 //   3. Reload while on the WebSocket: the session ends.
 //   4. Echo with ?codec=pcm16: PCM16 from an AudioWorklet, the same checks.
 //   5. ?transport=ws (no WebRTC attempt); the offer POST failing (the
@@ -217,6 +218,27 @@ async function echoPart(args) {
       'Stop during the WebRTC attempt: no fallback after it', `${after.state}, ${after.via}, ${sockets - before} sockets`);
     const e2 = await serverEmpty(base);
     check(e2.ok, 'Stop during the WebRTC attempt: no session left on the server', JSON.stringify(e2.list));
+
+    // 2b. Stop in the hand-over (the switch made, the WebSocket not yet
+    //     ready): idle at once, nothing left on the server.
+    // (In the page: the hand-over lasts tens of ms.)
+    const h = await page.evaluate(async () => {
+      const btn = document.getElementById('toggle');
+      btn.click();
+      const t0 = performance.now();
+      while (!window.voxgate.timeline.fallback && performance.now() - t0 < 5000) {
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      const switched = !!window.voxgate.timeline.fallback, ready = !!window.voxgate.timeline.ready;
+      btn.click();
+      return { switched, ready, state: window.voxgate.state };
+    });
+    check(h.switched && !h.ready && h.state === 'idle', 'Stop in the hand-over to the WebSocket: idle at once',
+      JSON.stringify(h));
+    await sleep(300);
+    check(await vg(page, () => window.voxgate.state) === 'idle', 'Stop in the hand-over: stays idle');
+    const e2b = await serverEmpty(base);
+    check(e2b.ok, 'Stop in the hand-over: no session left on the server (neither WHIP nor WebSocket)', JSON.stringify(e2b.list));
 
     // 3. Reload while on the WebSocket: the session ends with the page.
     const v3 = await startAndRead(page);
