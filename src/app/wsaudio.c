@@ -36,6 +36,10 @@
  * buffers, before it is closed with 1008: two of the largest messages,
  * ~2.7 s of 48 kHz PCM16 echo, a minute of 20 ms Opus, hours of events. */
 #define MAX_BACKLOG (256 * 1024)
+/* A client says what it wants at once (/ws/asr: a config or audio); one
+ * that opens the socket and says nothing is closed (1008) after this, or
+ * after the HTTP idle timeout when that is shorter. */
+#define FIRST_MESSAGE_MS 10000
 
 struct vg_wsaudio {
   vg_server_t *srv;     /* borrowed */
@@ -395,4 +399,6 @@ void vg_wsaudio_accept(vg_server_t *srv, bool vosk, const vg_addr_t *peer, const
   r->ws_conn = &w->conn;
   r->ws_max_message = MAX_MESSAGE;
   r->ws_max_backlog = MAX_BACKLOG;
+  uint64_t idle = srv->cfg.http_idle_ms;
+  r->ws_first_message_ms = idle && idle < FIRST_MESSAGE_MS ? idle : FIRST_MESSAGE_MS;
 }

@@ -67,6 +67,9 @@ typedef struct {
    * with 1008. */
   size_t ws_max_message;
   size_t ws_max_backlog;
+  /* 0: none; else a client that sends no message within this many ms is
+   * closed with 1008 "no message in time". */
+  uint64_t ws_first_message_ms;
 } vg_http_reply_t;
 
 /* Adds a header to a reply (ignored past VG_TCP_MAX_REPLY_HEADERS). */

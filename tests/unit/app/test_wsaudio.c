@@ -486,6 +486,15 @@ static void test_each_error_its_close_code(void) {
   CHECK(m.close_code == 1007 && strstr(m.reason, "odd"));
   wsc_free(&v);
   CHECK(echo_ok(&e, i++));
+  /* 1008: a client that opens the socket and says nothing (the deadline is
+   * the HTTP idle timeout here, 1 s) */
+  CHECK(wsc_open(&v, &s, "/ws/audio"));
+  uint64_t t0 = uv_hrtime();
+  CHECK(wsc_wait_close(&v, &m, 3000));
+  CHECK(m.close_code == 1008 && strstr(m.reason, "no message in time"));
+  CHECK(uv_hrtime() - t0 > 900000000ull);
+  wsc_free(&v);
+  CHECK(echo_ok(&e, i++));
   CHECK_EQ(vg_server_session_count(s.srv), 1);
   wsc_free(&e);
   server_stop(&s);
