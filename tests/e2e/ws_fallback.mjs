@@ -32,7 +32,7 @@
 // exits non-zero when a check failed.
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { checkWer } from './lib/asr.mjs';
+import { checkWer, keyWords, KEYWORD_SHARE } from './lib/asr.mjs';
 import { readWav } from './lib/audio.mjs';
 import {
   parseArgs, checker, launch, vg, waitFor, waitState, serverSessions, serverEmpty,
@@ -43,7 +43,6 @@ const FIRST_AUDIO_MAX_MS = 3000;   // Start → first audio back, the WebRTC att
 const CONNECT_WAIT_MS = 15000;
 const STOP_BEFORE_END_S = 0.5;     // transcribe: Stop this long before the WAV ends (in its tail)
 const DONE_TIMEOUT_MS = 10000;
-const KEYWORD_SHARE = 0.9;         // of the reference's words of 5 letters or more
 
 const c = checker();
 const check = c.check;
@@ -404,12 +403,10 @@ async function transcribePart(args) {
     check(tr.partials_seen > 0, 'transcribe: partial results were shown', `${tr.partials_seen}`);
     const w = checkWer(c, { tool: args.tool, refText, hyp, offlineText: offline.text });
     figures.wer = w.streamed.wer;
-    const long = [...new Set(refText.split(' ').filter((x) => x.length >= 5))];
-    const said = new Set(hyp.split(/\s+/));
-    const missing = long.filter((x) => !said.has(x));
-    check(missing.length <= (1 - KEYWORD_SHARE) * long.length,
-      `transcribe: the key words are in the transcript (${long.length - missing.length}/${long.length})`,
-      missing.length ? `missing ${missing.join(' ')}` : '');
+    const kw = keyWords(refText, hyp);
+    check(kw.missing.length <= (1 - KEYWORD_SHARE) * kw.words.length,
+      `transcribe: the key words are in the transcript (${kw.words.length - kw.missing.length}/${kw.words.length})`,
+      kw.missing.length ? `missing ${kw.missing.join(' ')}` : '');
     const lat = finals.map((f) => f.latency_ms);
     console.log(`LATENCY_MS finals=${lat.map((x) => (Number.isFinite(x) ? x.toFixed(0) : 'NaN')).join(',')}`);
     check(lat.length > 0 && lat.every((x) => Number.isFinite(x) && x >= 0), 'transcribe: every final has its latency_ms');

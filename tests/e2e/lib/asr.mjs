@@ -33,3 +33,13 @@ export function checkWer(c, { tool, refText, hyp, offlineText, margin = WER_MARG
     `${pct(ws.wer)} vs ${pct(wo.wer)}`);
   return { streamed: ws, offline: wo };
 }
+
+// The reference's key words (five letters or more) and those of them the
+// hypothesis lacks: { words, missing }.
+export function keyWords(refText, hyp) {
+  const words = [...new Set(refText.split(/\s+/).filter((x) => x.length >= 5))];
+  const said = new Set(hyp.split(/\s+/));
+  return { words, missing: words.filter((x) => !said.has(x)) };
+}
+
+export const KEYWORD_SHARE = 0.9;   // of the key words, at least this share must be in a transcript
