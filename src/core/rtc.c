@@ -50,6 +50,12 @@
 #define CNAME_LEN 16
 #define SID_LEN 24
 #define WHY_LEN 160
+/* Decrypted input; larger packets are dropped. */
+#define RX_BUF_SIZE 2048
+/* Decryption buffers, used in rotation (see struct vg_rtc): one to decrypt
+ * into, one under the queued AUDIO event, one under the AUDIO event the
+ * caller polled last. */
+#define RX_BUFS 3
 
 typedef struct {
   vg_addr_t to;
@@ -103,13 +109,23 @@ struct vg_rtc {
 
   vg_rtc_event_t ev[EV_SLOTS]; /* ring of non-AUDIO events */
   size_t ev_head, ev_count;
-  bool audio_pending; /* one AUDIO event, payload in rx_buf */
+  bool audio_pending; /* one AUDIO event, payload in rx_buf[rx_pending] */
   vg_rtc_event_t audio_ev;
   bool closed_event_pending; /* CLOSED is delivered last, after the rest */
   vg_rtc_event_t closed_ev;
 
   char why[WHY_LEN];
-  uint8_t rx_buf[2048];        /* decrypted input; larger packets are dropped */
+  /* Decrypted input. A queued AUDIO event borrows its payload from here
+   * until the caller polls it, and the caller keeps it until its next poll,
+   * while more datagrams may be handled in between (a socket drained in a
+   * batch): SRTCP, a second RTP packet, or one that fails authentication
+   * would overwrite a single buffer under the event (unprotect works in
+   * place). So input is always decrypted into rx_buf[rx_free]; an accepted
+   * RTP packet swaps that buffer with the queued event's (rx_pending), and
+   * polling the event swaps rx_pending with rx_delivered. The three indices
+   * are always distinct. */
+  uint8_t rx_buf[RX_BUFS][RX_BUF_SIZE];
+  uint8_t rx_free, rx_pending, rx_delivered;
   uint8_t scratch[SLOT_SIZE]; /* plaintext RTP/RTCP before protection */
 };
 
@@ -373,22 +389,21 @@ static int handle_srtp(vg_rtc_t *rtc, vg_time_t now, const uint8_t *buf, size_t 
     return VG_ESTATE;
   }
   size_t plain_len;
-  int r = rtcp ? vg_srtp_unprotect_rtcp(rtc->srtp, buf, len, rtc->rx_buf, sizeof rtc->rx_buf,
-                                        &plain_len)
-               : vg_srtp_unprotect_rtp(rtc->srtp, buf, len, rtc->rx_buf, sizeof rtc->rx_buf,
-                                       &plain_len);
+  uint8_t *rx = rtc->rx_buf[rtc->rx_free]; /* never under a queued or polled event */
+  int r = rtcp ? vg_srtp_unprotect_rtcp(rtc->srtp, buf, len, rx, RX_BUF_SIZE, &plain_len)
+               : vg_srtp_unprotect_rtp(rtc->srtp, buf, len, rx, RX_BUF_SIZE, &plain_len);
   if (r < 0) {
     rtc->stats.packets_dropped++;
     VG_LOG(VG_LOG_DEBUG, rtc->sid, "dropping %s: %s", rtcp ? "SRTCP" : "SRTP", vg_strerror(r));
     return r;
   }
   if (rtcp) {
-    handle_rtcp(rtc, now, rtc->rx_buf, plain_len);
+    handle_rtcp(rtc, now, rx, plain_len);
     return VG_OK;
   }
   vg_rtp_packet_t p;
   const char *why = NULL;
-  r = vg_rtp_parse(&p, rtc->rx_buf, plain_len, &why);
+  r = vg_rtp_parse(&p, rx, plain_len, &why);
   if (r < 0 || p.hdr.payload_type != rtc->opus_pt) {
     rtc->stats.packets_dropped++;
     VG_LOG(VG_LOG_DEBUG, rtc->sid, "dropping RTP: %s", r < 0 ? why : "not the negotiated Opus");
@@ -416,6 +431,11 @@ static int handle_srtp(vg_rtc_t *rtc, vg_time_t now, const uint8_t *buf, size_t 
   ev->u.audio.payload = p.payload;
   ev->u.audio.payload_len = p.payload_len;
   rtc->audio_pending = true;
+  /* The payload's buffer now belongs to the event; a replaced event's
+   * buffer is free again. */
+  uint8_t held = rtc->rx_pending;
+  rtc->rx_pending = rtc->rx_free;
+  rtc->rx_free = held;
   return VG_OK;
 }
 
@@ -431,6 +451,9 @@ int vg_rtc_create(const vg_rtc_config_t *cfg, vg_rtc_t **out) {
   snprintf(rtc->sid, sizeof rtc->sid, "%s", cfg->sid ? cfg->sid : "");
   rtc->consent_timeout = cfg->consent_timeout;
   rtc->opus_pt = 111;
+  rtc->rx_free = 0;
+  rtc->rx_pending = 1;
+  rtc->rx_delivered = 2;
   uint64_t r64;
   if (random_ice_chars(rtc->local_ufrag, UFRAG_LEN) < 0 ||
       random_ice_chars(rtc->local_pwd, PWD_LEN) < 0 ||
@@ -700,6 +723,11 @@ bool vg_rtc_poll_event(vg_rtc_t *rtc, vg_rtc_event_t *ev) {
   if (rtc->audio_pending) {
     *ev = rtc->audio_ev;
     rtc->audio_pending = false;
+    /* The caller holds this payload until its next poll; the one it held
+     * before is released (into rx_pending, free until the next AUDIO). */
+    uint8_t held = rtc->rx_delivered;
+    rtc->rx_delivered = rtc->rx_pending;
+    rtc->rx_pending = held;
     return true;
   }
   if (rtc->closed_event_pending) {

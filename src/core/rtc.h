@@ -86,7 +86,10 @@ typedef struct {
       uint32_t timestamp;
       uint8_t payload_type;
       bool marker;
-      const uint8_t *payload; /* borrowed from the peer until the next poll */
+      /* Borrowed from the peer until the next vg_rtc_poll_event; input
+       * handled meanwhile (while the event is queued or after it was
+       * polled) does not touch it. */
+      const uint8_t *payload;
       size_t payload_len;
     } audio;
     struct {

@@ -446,6 +446,98 @@ static void test_foreign_and_garbage_datagrams_do_not_disturb(void) {
   sim_free(s);
 }
 
+/* The server's next queued datagram of one kind (RTP, or RTCP when `rtcp`),
+ * taken off its queue instead of the network: the test decides when the
+ * client sees it. Runs the server's timers (simulated time moves on) until
+ * one comes; others are dropped. Returns its length, 0 when none came. */
+static size_t server_take(sim_t *s, bool rtcp, uint8_t *out, size_t cap) {
+  for (int i = 0; i < 100; i++) {
+    vg_addr_t to;
+    int n;
+    while ((n = vg_rtc_poll_transmit(s->server, out, cap, &to)) > 0) {
+      /* RFC 5761 §4: with rtcp-mux, RTCP packet types are 200..204 in the
+       * second byte, where RTP has its marker bit and payload type. */
+      bool is_rtp_or_rtcp = out[0] >= 128 && out[0] <= 191;
+      bool is_rtcp = is_rtp_or_rtcp && out[1] >= 200 && out[1] <= 204;
+      if (is_rtp_or_rtcp && is_rtcp == rtcp) return (size_t)n;
+    }
+    vg_time_t due = vg_rtc_poll_timeout(s->server);
+    if (due == VG_TIME_NEVER) return 0;
+    if (due > s->now) s->now = due;
+    (void)vg_rtc_handle_timeout(s->server, s->now);
+  }
+  return 0;
+}
+
+/* The client's one AUDIO event (draining everything else); false if none. */
+static bool client_audio(sim_t *s, vg_rtc_event_t *audio) {
+  vg_rtc_event_t ev;
+  bool got = false;
+  while (vg_rtc_poll_event(s->client, &ev)) {
+    if (ev.type == VG_RTC_EV_AUDIO && !got) {
+      *audio = ev;
+      got = true;
+    }
+  }
+  return got;
+}
+
+static bool audio_is_frame(const vg_rtc_event_t *ev, uint32_t index) {
+  uint8_t want[PAYLOAD_LEN];
+  frame_payload(index, want);
+  return ev->u.audio.payload_len == PAYLOAD_LEN && ev->u.audio.timestamp == index * FRAME_TS &&
+         memcmp(ev->u.audio.payload, want, PAYLOAD_LEN) == 0;
+}
+
+/* A caller that drains its socket in a batch handles several datagrams
+ * before it polls. A queued AUDIO event must still carry its own frame when
+ * SRTCP, or an SRTP packet that fails authentication or replay, is handled
+ * after it; and a polled event's payload must survive input handled before
+ * the next poll. (Unprotect works in place: one shared buffer would hand the
+ * caller the RTCP report's bytes as audio.) */
+static void test_audio_payload_survives_input_before_poll(void) {
+  sim_t *s = sim_new(6, 0, 0, 0);
+  CHECK(sim_negotiate(s));
+  run_until(s, s->now + VG_SEC(2));
+  CHECK(s->client_dtls_at && s->server_dtls_at);
+  s->sending = false;
+  run_until(s, s->now + VG_MSEC(100)); /* the wire is quiet, queues drained */
+  CHECK_EQ(s->n_inflight, 0);
+
+  /* 1. RTP, then the server's SRTCP report, then poll. */
+  uint8_t p[PAYLOAD_LEN], rtp[1500], rtcp[1500];
+  frame_payload(1000, p);
+  CHECK_EQ(vg_rtc_send_audio(s->server, s->now, 1000 * FRAME_TS, false, p, sizeof p), VG_OK);
+  size_t rtp_len = server_take(s, false, rtp, sizeof rtp);
+  size_t rtcp_len = server_take(s, true, rtcp, sizeof rtcp);
+  CHECK(rtp_len > 0 && rtcp_len > 0);
+  CHECK_EQ(vg_rtc_handle_packet(s->client, s->now, &s->server_addr, rtp, rtp_len), VG_OK);
+  CHECK_EQ(vg_rtc_handle_packet(s->client, s->now, &s->server_addr, rtcp, rtcp_len), VG_OK);
+  vg_rtc_event_t ev;
+  CHECK(client_audio(s, &ev));
+  CHECK(audio_is_frame(&ev, 1000));
+
+  /* 2. The polled payload outlives input handled before the next poll:
+   *    another frame (queued), its tampered and replayed copies (dropped)
+   *    and SRTCP. Then the queued frame is intact too. */
+  frame_payload(1001, p);
+  CHECK_EQ(vg_rtc_send_audio(s->server, s->now, 1001 * FRAME_TS, false, p, sizeof p), VG_OK);
+  rtp_len = server_take(s, false, rtp, sizeof rtp);
+  rtcp_len = server_take(s, true, rtcp, sizeof rtcp);
+  CHECK(rtp_len > 0 && rtcp_len > 0);
+  CHECK_EQ(vg_rtc_handle_packet(s->client, s->now, &s->server_addr, rtp, rtp_len), VG_OK);
+  CHECK(vg_rtc_handle_packet(s->client, s->now, &s->server_addr, rtp, rtp_len) < 0); /* replay */
+  rtp[rtp_len - 1] ^= 0x01; /* RFC 3711 §3.3: the tag no longer authenticates */
+  CHECK(vg_rtc_handle_packet(s->client, s->now, &s->server_addr, rtp, rtp_len) < 0);
+  CHECK_EQ(vg_rtc_handle_packet(s->client, s->now, &s->server_addr, rtcp, rtcp_len), VG_OK);
+  CHECK(audio_is_frame(&ev, 1000));
+  vg_rtc_event_t ev2;
+  CHECK(client_audio(s, &ev2));
+  CHECK(audio_is_frame(&ev2, 1001));
+  CHECK(!s->client_closed_at && !vg_rtc_is_closed(s->client));
+  sim_free(s);
+}
+
 static void test_bad_offers_are_rejected_with_reasons(void) {
   vg_dtls_cert_t *cert;
   CHECK(vg_dtls_cert_create(&cert) == VG_OK);
@@ -484,4 +576,5 @@ VGT_MAIN(VGT_CASE(test_clean_network_connects_and_echoes), VGT_CASE(test_survive
          VGT_CASE(test_consent_expiry_ends_silent_peer_at_30s),
          VGT_CASE(test_client_close_ends_server_session),
          VGT_CASE(test_foreign_and_garbage_datagrams_do_not_disturb),
+         VGT_CASE(test_audio_payload_survives_input_before_poll),
          VGT_CASE(test_bad_offers_are_rejected_with_reasons))
