@@ -1,6 +1,6 @@
 // voxgate page: the WebSocket audio path (GET /ws/audio), used where
 // WebRTC cannot get through (an HTTP-only proxy, a PaaS router) or when the
-// page is told to (?transport=ws). app.js decides when; this file carries
+// page is told to (?transport=ws). fallback.js decides when; this file carries
 // the audio: microphone → 20 ms frames → Opus (WebCodecs AudioEncoder) or
 // 16-bit PCM → binary WebSocket messages; and back, for echo: messages →
 // AudioDecoder or PCM → a small jitter buffer in an AudioWorklet → the
@@ -18,7 +18,7 @@
 //            the audio, sends the last finals and {"type":"done"}, closes 1000
 //   server → {"type":"error","text"} then a close code saying why (1003,
 //            1007, 1008, 1009, 1011, 1013)
-// Plain script, no build step: it defines window.VoxgateWs for app.js.
+// Plain script, no build step: it defines window.VoxgateWs for fallback.js.
 'use strict';
 
 window.VoxgateWs = (() => {

@@ -111,7 +111,6 @@ pid $ngx/nginx.pid;
 error_log $ngx/error.log info;
 events { worker_connections 256; }
 http {
-    access_log $ngx/access.log;
     client_body_temp_path $ngx/tmp/body;
     proxy_temp_path $ngx/tmp/proxy;
     fastcgi_temp_path $ngx/tmp/fastcgi;
@@ -119,6 +118,7 @@ http {
     scgi_temp_path $ngx/tmp/scgi;
     upstream voxgate { server $server_ip:$port; }
     include $here/nginx_voxgate.conf;
+    access_log $ngx/access.log voxgate;    # the format it defines: no query strings
 }
 EOF
   nginx_cmd=(/usr/sbin/nginx -p "$ngx/" -e "$ngx/error.log" -c "$ngx/nginx.conf")
@@ -183,6 +183,23 @@ if grep -qi "^Server: $proxy_server" <<<"$headers"; then pre ok "GET /healthz th
 else pre FAIL "GET /healthz through the proxy: $headers"; fi
 if grep -qi '^X-Voxgate-Proxied: 1' <<<"$headers"; then proxied_hdr=1; else proxied_hdr=0; fi
 echo "X-Voxgate-Proxied through $proxy: $([ "$proxied_hdr" = 1 ] && echo 1 || echo absent)"
+# The access log (nginx_voxgate.conf's log format) keeps the paths of the
+# WebSocket URLs the page opens, not their ?token= (a plain GET is logged
+# like an upgrade).
+if [ "$proxy" = nginx ]; then
+  log_token=e2e-log-check-$$
+  for path in ws/audio whip/0123456789abcdef/events; do
+    ip netns exec "$ns_c" curl -s -o /dev/null --max-time 2 "${base}$path?token=$log_token" || true
+  done
+  if grep -q "$log_token" "$ngx/access.log"; then
+    pre FAIL "the access log records the token: $(grep "$log_token" "$ngx/access.log" | head -n 1)"
+  elif grep -q '"GET /ws/audio HTTP/1.1"' "$ngx/access.log" &&
+       grep -q '"GET /whip/0123456789abcdef/events HTTP/1.1"' "$ngx/access.log"; then
+    pre ok "the access log records /ws/audio and /whip/<id>/events without ?token="
+  else
+    pre FAIL "the access log lacks the two requests: $(tail -n 2 "$ngx/access.log")"
+  fi
+fi
 
 shot=()
 [ -n "${VOXGATE_E2E_SCREENSHOT:-}" ] && shot=(--screenshot "$(realpath -m "$VOXGATE_E2E_SCREENSHOT")")
