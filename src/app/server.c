@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "core/demux.h"
 #include "core/srtp.h"
 #include "io/sockaddr.h"
 
@@ -156,6 +157,7 @@ static void session_destroy(vg_session_t *s) {
     vg_tcp_ws_close(c, VG_WS_CLOSE_NORMAL, "the session ended");
   }
   vg_peer_table_remove(srv->peers, s);
+  vg_map_del(&srv->by_id, s->id, VG_SESSION_ID_LEN);
   if (s->prev) s->prev->next = s->next;
   else srv->sessions = s->next;
   if (s->next) s->next->prev = s->prev;
@@ -317,7 +319,11 @@ static void session_service(vg_session_t *s, vg_time_t now) {
     session_closed(s);
     return;
   }
+  /* Media packets rarely move the peer's next deadline (RTCP each second,
+   * consent on STUN): re-arm only when it changed, not per packet. */
   vg_time_t due = vg_rtc_poll_timeout(s->rtc);
+  if (due == s->timer_due) return;
+  s->timer_due = due;
   if (due == VG_TIME_NEVER) {
     uv_timer_stop(&s->timer);
     return;
@@ -329,6 +335,7 @@ static void session_service(vg_session_t *s, vg_time_t now) {
 
 static void on_timer(uv_timer_t *t) {
   vg_session_t *s = t->data;
+  s->timer_due = VG_TIME_NEVER; /* fired: no longer armed */
   vg_time_t now = vg_server_now();
   (void)vg_rtc_handle_timeout(s->rtc, now);
   session_service(s, now);
@@ -342,7 +349,10 @@ static void on_datagram(void *ud, const vg_addr_t *from, const uint8_t *buf, siz
   if (!s) return; /* nobody's: unknown ufrag or an unauthenticated address */
   vg_time_t now = vg_server_now();
   int r = vg_rtc_handle_packet(s->rtc, now, from, buf, len);
-  if (r == VG_OK && vg_rtc_has_path(s->rtc, from) && vg_peer_table_bind(srv->peers, from, s) < 0)
+  /* Only an authenticated STUN check validates a new path; DTLS and media
+   * arrive on paths already bound (and were routed by them). */
+  if (r == VG_OK && vg_demux_classify(buf, len) == VG_DEMUX_STUN &&
+      vg_rtc_has_path(s->rtc, from) && vg_peer_table_bind(srv->peers, from, s) < 0)
     VG_LOG(VG_LOG_WARN, s->id, "cannot bind a path in the peer table");
   session_service(s, now);
 }
@@ -411,8 +421,17 @@ int vg_server_session_create(vg_server_t *srv, vg_mode_t mode, const char *offer
     free(s);
     return r;
   }
+  if ((r = vg_map_put(&srv->by_id, s->id, VG_SESSION_ID_LEN, s)) < 0) {
+    snprintf(why, why_cap, "cannot register the session: %s", vg_strerror(r));
+    vg_peer_table_remove(srv->peers, s);
+    vg_transcriber_destroy(s->tr);
+    vg_rtc_destroy(s->rtc);
+    free(s);
+    return r;
+  }
   uv_timer_init(srv->loop, &s->timer);
   s->timer.data = s;
+  s->timer_due = VG_TIME_NEVER;
   s->next = srv->sessions;
   if (srv->sessions) srv->sessions->prev = s;
   srv->sessions = s;
@@ -427,9 +446,8 @@ int vg_server_session_create(vg_server_t *srv, vg_mode_t mode, const char *offer
 }
 
 vg_session_t *vg_server_session_find(vg_server_t *srv, const char *id) {
-  for (vg_session_t *s = srv->sessions; s; s = s->next)
-    if (strcmp(s->id, id) == 0) return s;
-  return NULL;
+  size_t len = strlen(id);
+  return len == VG_SESSION_ID_LEN ? vg_map_get(&srv->by_id, id, len) : NULL;
 }
 
 void vg_server_session_end(vg_session_t *s, const char *why) {
@@ -499,7 +517,7 @@ int vg_server_create(uv_loop_t *loop, const vg_config_t *cfg, vg_server_t **out,
     snprintf(err, cap, "cannot create the DTLS certificate: %s", vg_strerror(r));
     goto fail;
   }
-  if ((r = vg_peer_table_create(&srv->peers)) < 0) {
+  if ((r = vg_map_init(&srv->by_id)) < 0 || (r = vg_peer_table_create(&srv->peers)) < 0) {
     snprintf(err, cap, "out of memory");
     goto fail;
   }
@@ -564,6 +582,7 @@ void vg_server_destroy(vg_server_t *srv) {
   vg_asr_engine_destroy(srv->asr);
   vg_tls_ctx_destroy(srv->tls);
   vg_peer_table_destroy(srv->peers);
+  vg_map_cleanup(&srv->by_id);
   vg_dtls_cert_destroy(srv->cert);
   free(srv);
 }
