@@ -210,6 +210,13 @@ static int build_ctx(vg_dtls_cert_t *c) {
    * session resumption (every peer is a fresh handshake), and the MTU is
    * ours to set, not something to ask a memory BIO. */
   SSL_CTX_set_options(c->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET | SSL_OP_NO_QUERY_MTU);
+  /* OpenSSL sizes each peer's record write buffer for the largest record
+   * it may send (16 KB by default) and keeps it for the peer's lifetime.
+   * Our records never exceed a datagram (DTLS_set_link_mtu: handshake
+   * messages are fragmented to VG_DTLS_MTU; we send no application data),
+   * so the buffer is sized for that: about 15 KB less per peer. Local
+   * only: nothing is negotiated (unlike RFC 6066 max_fragment_length). */
+  if (!SSL_CTX_set_max_send_fragment(c->ctx, VG_DTLS_MTU)) return 0;
   SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
   /* RFC 5763 §5: both sides present a certificate. */
   SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
