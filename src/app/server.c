@@ -1,5 +1,6 @@
 #include "app/server_internal.h"
 
+#include <malloc.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,10 @@ static void session_destroy(vg_session_t *s) {
   free(s->partial);
   uv_timer_stop(&s->timer);
   uv_close((uv_handle_t *)&s->timer, session_freed);
+  /* The last session gone: give the heap's free pages back to the system,
+   * so that a quiet server's footprint returns to where it started (glibc
+   * otherwise keeps the high-water mark of a busy period). */
+  if (srv->n_sessions == 0) malloc_trim(0);
 }
 
 static void transmit(vg_session_t *s, const vg_addr_t *to, const uint8_t *buf, size_t len) {
