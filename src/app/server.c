@@ -304,6 +304,12 @@ static void session_closed(vg_session_t *s) {
 /* Moves everything the peer queued onto the wire and into the application,
  * then re-arms its timer (or ends it). */
 static void session_service(vg_session_t *s, vg_time_t now) {
+  /* A transmit can end this session from inside the loop below: an ICE-TCP
+   * write that fails closes the connection, whose close callback ends the
+   * session (vg_server_session_end -> here again). The nested call only
+   * returns; this one drains what the close queued and destroys. */
+  if (s->in_service) return;
+  s->in_service = true;
   uint8_t buf[1500];
   for (;;) {
     bool any = false;
@@ -320,6 +326,7 @@ static void session_service(vg_session_t *s, vg_time_t now) {
     }
     if (!any) break;
   }
+  s->in_service = false;
   if (s->closed) {
     session_closed(s);
     return;

@@ -555,6 +555,41 @@ static void test_echo_over_ice_tcp_when_udp_is_blocked(void) {
   server_stop(&s);
 }
 
+/* The ICE-TCP peer resets its connection while the server is not looking;
+ * the session's next transmit (its RTCP report, from the timer) fails, the
+ * failed write closes the connection and its close callback ends the
+ * session from inside that transmit. The session must end cleanly, not be
+ * serviced again after it was destroyed. */
+static void test_ice_tcp_reset_under_a_transmit(void) {
+  vg_log_set_level(VG_LOG_ERROR);
+  server_t s;
+  CHECK(server_start(&s, 3, NULL, 10));
+  client_t c;
+  CHECK(client_start(&c, &s));
+  c.udp_blocked = true;
+  for (int i = 0; i < 3000 && !c.connected; i++) run_both(&s, &c, 1);
+  CHECK(c.connected);
+  CHECK_EQ(c.selected.transport, VG_TRANSPORT_TCP);
+  run_both(&s, &c, 100);
+  /* RST instead of FIN (SO_LINGER 0), and the server's loop not running
+   * until its RTCP timer is due: libuv runs timers before it polls, so the
+   * write meets the reset before the read does. */
+  struct linger lg = {1, 0};
+  CHECK(setsockopt(c.tcp_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0);
+  close(c.tcp_fd);
+  c.tcp_fd = -1;
+  struct timespec wait = {1, 200000000};
+  nanosleep(&wait, NULL);
+  for (int i = 0; i < 50; i++) {
+    uv_run(&s.loop, UV_RUN_NOWAIT);
+    struct timespec ms1 = {0, 1000000};
+    nanosleep(&ms1, NULL);
+  }
+  CHECK_EQ(vg_server_session_count(s.srv), 0);
+  client_stop(&c);
+  server_stop(&s);
+}
+
 /* Transcribe mode end to end: a real recording (PocketSphinx's test data,
  * "go forward ten meters"), Opus-encoded, sent at real-time pace over UDP;
  * the server decodes it on a worker and the transcript has the words. */
@@ -757,4 +792,5 @@ static void test_sessions_found_by_id(void) {
 }
 
 VGT_MAIN(VGT_CASE(test_sessions_found_by_id), VGT_CASE(test_transcribe_session), VGT_CASE(test_exec_engine_crash_is_reported), VGT_CASE(test_echo_survives_hostile_requests), VGT_CASE(test_offer_errors_and_token),
-         VGT_CASE(test_echo_over_ice_tcp_when_udp_is_blocked), VGT_CASE(test_urls_name_each_address_once))
+         VGT_CASE(test_echo_over_ice_tcp_when_udp_is_blocked),
+         VGT_CASE(test_ice_tcp_reset_under_a_transmit), VGT_CASE(test_urls_name_each_address_once))
