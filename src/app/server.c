@@ -1,11 +1,13 @@
 #include "app/server_internal.h"
 
+#include <malloc.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
+#include "core/demux.h"
 #include "core/srtp.h"
 #include "io/sockaddr.h"
 
@@ -156,6 +158,7 @@ void vg_server_session_destroy(vg_session_t *s) {
     vg_tcp_ws_close(c, VG_WS_CLOSE_NORMAL, "the session ended");
   }
   vg_peer_table_remove(srv->peers, s);
+  vg_map_del(&srv->by_id, s->id, VG_SESSION_ID_LEN);
   if (s->prev) s->prev->next = s->next;
   else srv->sessions = s->next;
   if (s->next) s->next->prev = s->prev;
@@ -171,6 +174,10 @@ void vg_server_session_destroy(vg_session_t *s) {
   free(s->partial);
   uv_timer_stop(&s->timer);
   uv_close((uv_handle_t *)&s->timer, session_freed);
+  /* The last session gone: give the heap's free pages back to the system,
+   * so that a quiet server's footprint returns to where it started (glibc
+   * otherwise keeps the high-water mark of a busy period). */
+  if (srv->n_sessions == 0) malloc_trim(0);
 }
 
 static void transmit(vg_session_t *s, const vg_addr_t *to, const uint8_t *buf, size_t len) {
@@ -342,7 +349,11 @@ static void session_service(vg_session_t *s, vg_time_t now) {
     session_closed(s);
     return;
   }
+  /* Media packets rarely move the peer's next deadline (RTCP each second,
+   * consent on STUN): re-arm only when it changed, not per packet. */
   vg_time_t due = vg_rtc_poll_timeout(s->rtc);
+  if (due == s->timer_due) return;
+  s->timer_due = due;
   if (due == VG_TIME_NEVER) {
     uv_timer_stop(&s->timer);
     return;
@@ -354,6 +365,7 @@ static void session_service(vg_session_t *s, vg_time_t now) {
 
 static void on_timer(uv_timer_t *t) {
   vg_session_t *s = t->data;
+  s->timer_due = VG_TIME_NEVER; /* fired: no longer armed */
   vg_time_t now = vg_server_now();
   (void)vg_rtc_handle_timeout(s->rtc, now);
   session_service(s, now);
@@ -367,7 +379,10 @@ static void on_datagram(void *ud, const vg_addr_t *from, const uint8_t *buf, siz
   if (!s) return; /* nobody's: unknown ufrag or an unauthenticated address */
   vg_time_t now = vg_server_now();
   int r = vg_rtc_handle_packet(s->rtc, now, from, buf, len);
-  if (r == VG_OK && vg_rtc_has_path(s->rtc, from) && vg_peer_table_bind(srv->peers, from, s) < 0)
+  /* Only an authenticated STUN check validates a new path; DTLS and media
+   * arrive on paths already bound (and were routed by them). */
+  if (r == VG_OK && vg_demux_classify(buf, len) == VG_DEMUX_STUN &&
+      vg_rtc_has_path(s->rtc, from) && vg_peer_table_bind(srv->peers, from, s) < 0)
     VG_LOG(VG_LOG_WARN, s->id, "cannot bind a path in the peer table");
   session_service(s, now);
 }
@@ -386,14 +401,20 @@ static void on_ice_tcp_closed(void *ud, const vg_addr_t *peer) {
 }
 
 /* Lists a new session and arms its timer. */
-static void session_insert(vg_server_t *srv, vg_session_t *s) {
+/* Indexes a new session by id and links it in; on failure nothing is
+ * changed and the caller frees what it built. */
+VG_MUST_USE static int session_insert(vg_server_t *srv, vg_session_t *s) {
+  int r = vg_map_put(&srv->by_id, s->id, VG_SESSION_ID_LEN, s);
+  if (r < 0) return r;
   uv_timer_init(srv->loop, &s->timer);
   s->timer.data = s;
+  s->timer_due = VG_TIME_NEVER;
   s->next = srv->sessions;
   if (srv->sessions) srv->sessions->prev = s;
   srv->sessions = s;
   srv->n_sessions++;
   srv->sessions_total++;
+  return VG_OK;
 }
 
 int vg_server_session_create(vg_server_t *srv, vg_mode_t mode, const char *offer, size_t len,
@@ -447,7 +468,14 @@ int vg_server_session_create(vg_server_t *srv, vg_mode_t mode, const char *offer
     free(s);
     return r;
   }
-  session_insert(srv, s);
+  if ((r = session_insert(srv, s)) < 0) {
+    snprintf(why, why_cap, "cannot register the session: %s", vg_strerror(r));
+    vg_peer_table_remove(srv->peers, s);
+    vg_transcriber_destroy(s->tr);
+    vg_rtc_destroy(s->rtc);
+    free(s);
+    return r;
+  }
   char a[VG_ADDR_STRLEN];
   vg_addr_format(&cands[0].addr, a, sizeof a);
   VG_LOG(VG_LOG_INFO, s->id, "new %s session; %zu candidate(s), first %s", vg_mode_name(mode), n, a);
@@ -482,7 +510,12 @@ int vg_server_session_create_ws(vg_server_t *srv, vg_mode_t mode, uint32_t pcm_r
     return r;
   }
   s->wsa = wsa;
-  session_insert(srv, s);
+  if ((r = session_insert(srv, s)) < 0) {
+    snprintf(why, why_cap, "cannot register the session: %s", vg_strerror(r));
+    vg_transcriber_destroy(s->tr);
+    free(s);
+    return r;
+  }
   char a[VG_ADDR_STRLEN];
   vg_addr_format(peer, a, sizeof a);
   VG_LOG(VG_LOG_INFO, s->id, "new %s session over a WebSocket from %s", vg_mode_name(mode), a);
@@ -491,9 +524,8 @@ int vg_server_session_create_ws(vg_server_t *srv, vg_mode_t mode, uint32_t pcm_r
 }
 
 vg_session_t *vg_server_session_find(vg_server_t *srv, const char *id) {
-  for (vg_session_t *s = srv->sessions; s; s = s->next)
-    if (strcmp(s->id, id) == 0) return s;
-  return NULL;
+  size_t len = strlen(id);
+  return len == VG_SESSION_ID_LEN ? vg_map_get(&srv->by_id, id, len) : NULL;
 }
 
 void vg_server_session_end(vg_session_t *s, const char *why) {
@@ -572,7 +604,7 @@ int vg_server_create(uv_loop_t *loop, const vg_config_t *cfg, vg_server_t **out,
     snprintf(err, cap, "cannot create the DTLS certificate: %s", vg_strerror(r));
     goto fail;
   }
-  if ((r = vg_peer_table_create(&srv->peers)) < 0) {
+  if ((r = vg_map_init(&srv->by_id)) < 0 || (r = vg_peer_table_create(&srv->peers)) < 0) {
     snprintf(err, cap, "out of memory");
     goto fail;
   }
@@ -637,6 +669,7 @@ void vg_server_destroy(vg_server_t *srv) {
   vg_asr_engine_destroy(srv->asr);
   vg_tls_ctx_destroy(srv->tls);
   vg_peer_table_destroy(srv->peers);
+  vg_map_cleanup(&srv->by_id);
   vg_dtls_cert_destroy(srv->cert);
   free(srv);
 }

@@ -6,6 +6,7 @@
 
 #include "app/server.h"
 #include "app/transcribe.h"
+#include "base/map.h"
 #include "base/time.h"
 #include "core/peer_table.h"
 #include "core/rtc.h"
@@ -39,6 +40,7 @@ typedef struct vg_session {
   vg_mode_t mode;
   vg_rtc_t *rtc;             /* owned */
   uv_timer_t timer;          /* the session struct is freed in its close callback */
+  vg_time_t timer_due;       /* the deadline `timer` is armed for; VG_TIME_NEVER when idle */
   vg_time_t created_at;
   const char *state;         /* static: "new", "ice-connected", "connected", "closed" */
   bool has_remote;
@@ -73,6 +75,7 @@ struct vg_server {
   vg_udp_t *udp;             /* owned (closed through libuv) */
   vg_tcp_t *tcp;             /* owned (closed through libuv) */
   vg_session_t *sessions;    /* list */
+  vg_map_t by_id;            /* session id -> session (borrowed): WHIP's /whip/<id> */
   size_t n_sessions;
   uint64_t sessions_total;   /* since start */
   vg_time_t started_at;

@@ -89,6 +89,10 @@
  * certificate. The send ring holds a flight plus a retransmission. */
 #define FLIGHT_MAX_DATAGRAMS 4
 #define TX_QUEUE_LEN 8
+/* Once the handshake is over no new flight can come (no renegotiation):
+ * the queues shrink to the flight kept (the server's final one) and room
+ * to resend it next to a close_notify. About 11 KB less per peer. */
+#define TX_QUEUE_LEN_CONNECTED(flight_n) ((flight_n) + 1)
 #define EVENT_QUEUE_LEN 4
 
 /* RFC 6347 §4.1: type(1) version(2) epoch(2) sequence_number(6) length(2). */
@@ -154,13 +158,17 @@ struct vg_dtls {
   vg_time_t sent_at; /* when the stored flight was last (re)sent */
   unsigned rtx_count;
 
-  datagram_t flight[FLIGHT_MAX_DATAGRAMS]; /* our last flight */
-  size_t flight_n;
+  /* Both queues live in `slots` (owned): FLIGHT_MAX_DATAGRAMS then
+   * TX_QUEUE_LEN datagrams during the handshake, fewer once compacted. */
+  datagram_t *slots;
+  bool compacted;
+  datagram_t *flight; /* into slots: our last flight */
+  size_t flight_n, flight_cap;
   bool flight_has_ccs;          /* holds ChangeCipherSpec: client flight 5 */
   bool flight_has_server_hello; /* holds ServerHello: server flight 4 */
 
-  datagram_t txq[TX_QUEUE_LEN]; /* ring of datagrams to send */
-  size_t tx_head, tx_n;
+  datagram_t *txq; /* into slots: ring of datagrams to send */
+  size_t tx_head, tx_n, tx_cap;
 
   vg_dtls_event_t events[EVENT_QUEUE_LEN]; /* ring */
   size_t ev_head, ev_n;
@@ -210,6 +218,13 @@ static int build_ctx(vg_dtls_cert_t *c) {
    * session resumption (every peer is a fresh handshake), and the MTU is
    * ours to set, not something to ask a memory BIO. */
   SSL_CTX_set_options(c->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET | SSL_OP_NO_QUERY_MTU);
+  /* OpenSSL sizes each peer's record write buffer for the largest record
+   * it may send (16 KB by default) and keeps it for the peer's lifetime.
+   * Our records never exceed a datagram (DTLS_set_link_mtu: handshake
+   * messages are fragmented to VG_DTLS_MTU; we send no application data),
+   * so the buffer is sized for that: about 15 KB less per peer. Local
+   * only: nothing is negotiated (unlike RFC 6066 max_fragment_length). */
+  if (!SSL_CTX_set_max_send_fragment(c->ctx, VG_DTLS_MTU)) return 0;
   SSL_CTX_set_session_cache_mode(c->ctx, SSL_SESS_CACHE_OFF);
   /* RFC 5763 §5: both sides present a certificate. */
   SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
@@ -373,6 +388,16 @@ int vg_dtls_create(const vg_dtls_config_t *cfg, vg_dtls_t **out) {
   d->handshake_deadline = VG_TIME_NEVER;
   d->rto = d->initial_rto;
   d->rtx_at = VG_TIME_NEVER;
+  /* Not zeroed: a page is only touched when a datagram is queued there. */
+  d->slots = malloc((FLIGHT_MAX_DATAGRAMS + TX_QUEUE_LEN) * sizeof *d->slots);
+  if (!d->slots) {
+    rc = VG_ENOMEM;
+    goto fail;
+  }
+  d->flight = d->slots;
+  d->flight_cap = FLIGHT_MAX_DATAGRAMS;
+  d->txq = d->slots + FLIGHT_MAX_DATAGRAMS;
+  d->tx_cap = TX_QUEUE_LEN;
   rc = configure(d, cfg);
   if (rc < 0) goto fail;
   *out = d;
@@ -386,6 +411,7 @@ fail:
 void vg_dtls_destroy(vg_dtls_t *d) {
   if (!d) return;
   SSL_free(d->ssl);
+  free(d->slots);
   OPENSSL_cleanse(d, sizeof *d); /* the keys in queued events */
   free(d);
 }
@@ -401,11 +427,11 @@ static void push_event(vg_dtls_t *d, const vg_dtls_event_t *ev) {
 }
 
 static void push_datagram(vg_dtls_t *d, const uint8_t *p, size_t len) {
-  if (d->tx_n == TX_QUEUE_LEN) {
+  if (d->tx_n == d->tx_cap) {
     VG_LOG(VG_LOG_WARN, sid_of(d), "dtls: send queue full, datagram dropped");
     return; /* retransmission recovers it */
   }
-  datagram_t *dg = &d->txq[(d->tx_head + d->tx_n++) % TX_QUEUE_LEN];
+  datagram_t *dg = &d->txq[(d->tx_head + d->tx_n++) % d->tx_cap];
   memcpy(dg->data, p, len);
   dg->len = (uint16_t)len;
 }
@@ -481,7 +507,7 @@ static unsigned classify(const uint8_t *buf, size_t len) {
 static void emit(vg_dtls_t *d, const uint8_t *p, size_t len, bool is_flight) {
   push_datagram(d, p, len);
   if (!is_flight) return;
-  if (d->flight_n == FLIGHT_MAX_DATAGRAMS) {
+  if (d->flight_n == d->flight_cap) {
     VG_LOG(VG_LOG_WARN, sid_of(d), "dtls: flight too large to keep for retransmission");
     return;
   }
@@ -755,14 +781,37 @@ int vg_dtls_handle_timeout(vg_dtls_t *d, vg_time_t now) {
   return VG_OK;
 }
 
+/* Once the handshake is over and what it queued has gone out, the queues
+ * shrink to the stored flight plus TX_QUEUE_LEN_CONNECTED (the large ones
+ * stay if the allocation fails). */
+static void compact(vg_dtls_t *d) {
+  if (d->compacted || d->tx_n || d->state == VG_DTLS_STATE_NEW ||
+      d->state == VG_DTLS_STATE_HANDSHAKING)
+    return;
+  size_t tx_cap = TX_QUEUE_LEN_CONNECTED(d->flight_n);
+  datagram_t *slots = malloc((d->flight_n + tx_cap) * sizeof *slots);
+  if (!slots) return;
+  if (d->flight_n) memcpy(slots, d->flight, d->flight_n * sizeof *slots);
+  free(d->slots);
+  d->slots = slots;
+  d->flight = slots;
+  d->flight_cap = d->flight_n;
+  d->txq = slots + d->flight_n;
+  d->tx_cap = tx_cap;
+  d->tx_head = 0;
+  d->compacted = true;
+}
+
 int vg_dtls_poll_transmit(vg_dtls_t *d, uint8_t *out, size_t cap) {
   if (d->tx_n == 0) return 0;
   datagram_t *dg = &d->txq[d->tx_head];
   if (cap < dg->len) return VG_ENOSPC;
+  int len = dg->len;
   memcpy(out, dg->data, dg->len);
-  d->tx_head = (d->tx_head + 1) % TX_QUEUE_LEN;
+  d->tx_head = (d->tx_head + 1) % d->tx_cap;
   d->tx_n--;
-  return dg->len;
+  if (d->tx_n == 0) compact(d); /* may free dg */
+  return len;
 }
 
 bool vg_dtls_poll_event(vg_dtls_t *d, vg_dtls_event_t *ev) {

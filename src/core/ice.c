@@ -70,6 +70,10 @@ struct vg_ice {
   char local_pwd[VG_ICE_PWD_MAX + 1];
   char remote_ufrag[VG_ICE_UFRAG_MAX + 1]; /* "" = any (lite only) */
   char remote_pwd[VG_ICE_PWD_MAX + 1];
+  /* The passwords as MESSAGE-INTEGRITY keys, keyed once (owned): every
+   * check and response is one HMAC without allocation. remote_key only
+   * for the controlling role (a lite agent never signs with it). */
+  vg_stun_key_t *local_key, *remote_key;
   char sid_buf[SID_MAX];
   const char *sid; /* sid_buf, or NULL: for log lines */
   uint64_t tie_breaker;
@@ -184,6 +188,12 @@ int vg_ice_create(const vg_ice_config_t *cfg, vg_ice_t **out) {
     snprintf(ice->sid_buf, sizeof ice->sid_buf, "%s", cfg->sid);
     ice->sid = ice->sid_buf;
   }
+  rc = vg_stun_key_create((const uint8_t *)ice->local_pwd, strlen(ice->local_pwd),
+                          &ice->local_key);
+  if (rc == VG_OK && controlling) /* only the controlling agent uses it */
+    rc = vg_stun_key_create((const uint8_t *)ice->remote_pwd, strlen(ice->remote_pwd),
+                            &ice->remote_key);
+  if (rc < 0) goto fail;
   ice->tie_breaker = cfg->tie_breaker;
   while (ice->tie_breaker == 0) random_bytes(ice, &ice->tie_breaker, sizeof ice->tie_breaker);
   ice->consent_timeout = cfg->consent_timeout > 0 ? cfg->consent_timeout : VG_ICE_CONSENT_TIMEOUT;
@@ -200,6 +210,8 @@ fail:
 
 void vg_ice_destroy(vg_ice_t *ice) {
   if (!ice) return;
+  vg_stun_key_destroy(ice->local_key);
+  vg_stun_key_destroy(ice->remote_key);
   /* The passwords are secrets; do not leave them in freed memory. */
   OPENSSL_cleanse(ice, sizeof *ice);
   free(ice);
@@ -313,8 +325,7 @@ static void queue_response(vg_ice_t *ice, const vg_addr_t *to, const vg_stun_msg
   }
   /* RFC 8489 §9.1.4: responses to authenticated requests are signed with
    * the same credential; 400/401 responses are not. */
-  if (sign) vg_stun_add_message_integrity(&b, (const uint8_t *)ice->local_pwd,
-                                          strlen(ice->local_pwd));
+  if (sign) vg_stun_add_message_integrity_key(&b, ice->local_key);
   /* RFC 8445 §7.3: ICE responses carry FINGERPRINT. */
   vg_stun_add_fingerprint(&b);
   int n = vg_stun_build_end(&b);
@@ -364,7 +375,7 @@ static int handle_request(vg_ice_t *ice, vg_time_t now, const vg_addr_t *from,
     log_addr(ice, VG_LOG_DEBUG, "401: wrong USERNAME from", from);
     return VG_EAUTH;
   }
-  int rc = vg_stun_check_integrity(m, (const uint8_t *)ice->local_pwd, strlen(ice->local_pwd));
+  int rc = vg_stun_check_integrity_key(m, ice->local_key);
   if (rc != VG_OK) {
     queue_response(ice, from, m, VG_STUN_ERR_UNAUTHORIZED, "Unauthorized", false);
     log_addr(ice, VG_LOG_DEBUG, "401: bad MESSAGE-INTEGRITY from", from);
@@ -463,8 +474,7 @@ static int handle_response(vg_ice_t *ice, vg_time_t now, const vg_addr_t *from,
 
   /* RFC 8445 §7.2.5.1: a response must carry valid MESSAGE-INTEGRITY made
    * with the password we signed the request with; otherwise discard it. */
-  if (vg_stun_check_integrity(m, (const uint8_t *)ice->remote_pwd, strlen(ice->remote_pwd)) !=
-      VG_OK) {
+  if (!ice->remote_key || vg_stun_check_integrity_key(m, ice->remote_key) != VG_OK) {
     log_addr(ice, VG_LOG_DEBUG, "discarded a response failing integrity from", from);
     return VG_EAUTH;
   }
@@ -540,7 +550,7 @@ static int build_request(vg_ice_t *ice, const uint8_t *txid, bool use_candidate,
   vg_stun_add_priority(&b, PRFLX_PRIORITY);
   vg_stun_add_ice_controlling(&b, ice->tie_breaker);
   if (use_candidate) vg_stun_add_use_candidate(&b);
-  vg_stun_add_message_integrity(&b, (const uint8_t *)ice->remote_pwd, strlen(ice->remote_pwd));
+  vg_stun_add_message_integrity_key(&b, ice->remote_key);
   vg_stun_add_fingerprint(&b);
   return vg_stun_build_end(&b);
 }

@@ -33,6 +33,12 @@
 /* Datagrams a peer can have queued between two drains: a DTLS flight (up to
  * four datagrams), ICE responses and one media packet with its RTCP. */
 #define TX_SLOTS 16
+/* Their bytes, packed: each datagram takes its own length, and the queue
+ * starts over whenever it is drained (every input is drained before the
+ * next). Room for a four-datagram DTLS flight (VG_DTLS_MTU each) with a
+ * whole slot to spare; media packets are a tenth of a slot. A fixed slot
+ * per datagram would hold 16 * 1500 bytes per peer for nothing. */
+#define TX_BYTES 8192
 /* Events between two drains: state changes are few, AUDIO is kept apart. */
 #define EV_SLOTS 8
 /* Distinct remote addresses validated by ICE (UDP and TCP paths from a few
@@ -60,7 +66,7 @@
 typedef struct {
   vg_addr_t to;
   uint16_t len;
-  uint8_t data[SLOT_SIZE];
+  uint8_t *data; /* into tx_buf; SLOT_SIZE writable when reserved */
 } tx_slot_t;
 
 struct vg_rtc {
@@ -106,6 +112,8 @@ struct vg_rtc {
 
   tx_slot_t tx[TX_SLOTS]; /* ring */
   size_t tx_head, tx_count;
+  uint8_t tx_buf[TX_BYTES]; /* the queued datagrams' bytes */
+  size_t tx_used;           /* bytes of tx_buf in use, from the start */
 
   vg_rtc_event_t ev[EV_SLOTS]; /* ring of non-AUDIO events */
   size_t ev_head, ev_count;
@@ -162,17 +170,20 @@ static void push_event(vg_rtc_t *rtc, const vg_rtc_event_t *ev) {
 
 /* Reserves the next transmit slot; NULL (and a counted drop) when full. */
 static tx_slot_t *tx_reserve(vg_rtc_t *rtc) {
-  if (rtc->tx_count == TX_SLOTS) {
+  if (rtc->tx_count == TX_SLOTS || TX_BYTES - rtc->tx_used < SLOT_SIZE) {
     rtc->stats.packets_dropped++;
     VG_LOG(VG_LOG_DEBUG, rtc->sid, "transmit queue full; dropping a datagram");
     return NULL;
   }
-  return &rtc->tx[(rtc->tx_head + rtc->tx_count) % TX_SLOTS];
+  tx_slot_t *slot = &rtc->tx[(rtc->tx_head + rtc->tx_count) % TX_SLOTS];
+  slot->data = rtc->tx_buf + rtc->tx_used;
+  return slot;
 }
 
 static void tx_commit(vg_rtc_t *rtc, tx_slot_t *slot, const vg_addr_t *to, size_t len) {
   slot->to = *to;
   slot->len = (uint16_t)len;
+  rtc->tx_used += len;
   rtc->tx_count++;
 }
 
@@ -235,7 +246,7 @@ static void drain_ice(vg_rtc_t *rtc, vg_time_t now) {
     tx_slot_t *slot = tx_reserve(rtc);
     if (!slot) break;
     vg_addr_t to;
-    int n = vg_ice_poll_transmit(rtc->ice, slot->data, sizeof slot->data, &to);
+    int n = vg_ice_poll_transmit(rtc->ice, slot->data, SLOT_SIZE, &to);
     if (n <= 0) break;
     tx_commit(rtc, slot, &to, (size_t)n);
   }
@@ -269,7 +280,7 @@ static void drain_dtls(vg_rtc_t *rtc, vg_time_t now) {
   for (;;) {
     tx_slot_t *slot = tx_reserve(rtc);
     if (!slot) break;
-    int n = vg_dtls_poll_transmit(rtc->dtls, slot->data, sizeof slot->data);
+    int n = vg_dtls_poll_transmit(rtc->dtls, slot->data, SLOT_SIZE);
     if (n <= 0) break;
     if (!dest) continue; /* no path yet: DTLS retransmits later */
     tx_commit(rtc, slot, dest, (size_t)n);
@@ -339,7 +350,7 @@ static void send_rtcp(vg_rtc_t *rtc, vg_time_t now, bool bye) {
   tx_slot_t *slot = tx_reserve(rtc);
   if (!slot) return;
   size_t out_len;
-  if (vg_srtp_protect_rtcp(rtc->srtp, rtc->scratch, (size_t)len, slot->data, sizeof slot->data,
+  if (vg_srtp_protect_rtcp(rtc->srtp, rtc->scratch, (size_t)len, slot->data, SLOT_SIZE,
                            &out_len) < 0)
     return;
   tx_commit(rtc, slot, dest, out_len);
@@ -709,7 +720,7 @@ int vg_rtc_poll_transmit(vg_rtc_t *rtc, uint8_t *out, size_t cap, vg_addr_t *to)
   memcpy(out, slot->data, slot->len);
   *to = slot->to;
   rtc->tx_head = (rtc->tx_head + 1) % TX_SLOTS;
-  rtc->tx_count--;
+  if (--rtc->tx_count == 0) rtc->tx_used = 0; /* drained: start over */
   return slot->len;
 }
 
@@ -763,7 +774,7 @@ int vg_rtc_send_audio(vg_rtc_t *rtc, vg_time_t now, uint32_t rtp_ts, bool marker
   tx_slot_t *slot = tx_reserve(rtc);
   if (!slot) return VG_ELIMIT;
   size_t out_len;
-  int r = vg_srtp_protect_rtp(rtc->srtp, rtc->scratch, (size_t)n, slot->data, sizeof slot->data,
+  int r = vg_srtp_protect_rtp(rtc->srtp, rtc->scratch, (size_t)n, slot->data, SLOT_SIZE,
                               &out_len);
   if (r < 0) return r;
   tx_commit(rtc, slot, dest, out_len);

@@ -8,6 +8,8 @@
 #include <openssl/crypto.h>
 #include <srtp2/srtp.h>
 
+#include "core/srtp_crypto.h"
+
 /* RFC 3711 §3.3.2 asks for a replay window of at least 64 packets; libsrtp2
  * defaults to 128. We use 1024: it costs 128 bytes per stream and, at one
  * audio packet per 20 ms, covers 20 s, so a burst of late packets (a Wi-Fi
@@ -41,18 +43,22 @@ static int session_create(srtp_t *out, vg_srtp_profile_t profile, const uint8_t 
 
 int vg_srtp_global_init(void) {
   srtp_err_status_t st = srtp_init();
-  if (st == srtp_err_status_ok) return VG_OK;
-  /* libsrtp2 2.x refuses a second srtp_init with bad_param (it tries to
-   * register its debug module twice). Rather than keep a global flag, tell
-   * "already initialised" from a real failure by building a session. */
-  if (st != srtp_err_status_bad_param) return VG_ECRYPTO;
-  static const uint8_t zero[VG_SRTP_MAX_KEY_LEN + VG_SRTP_MAX_SALT_LEN];
-  srtp_t probe = NULL;
-  if (session_create(&probe, VG_SRTP_PROFILE_AES128_CM_SHA1_80, zero, 16, zero, 14,
-                     ssrc_any_outbound) < 0)
-    return VG_ECRYPTO;
-  srtp_dealloc(probe);
-  return VG_OK;
+  if (st != srtp_err_status_ok) {
+    /* libsrtp2 2.x refuses a second srtp_init with bad_param (it tries to
+     * register its debug module twice). Rather than keep a global flag,
+     * tell "already initialised" from a real failure by building a
+     * session. */
+    if (st != srtp_err_status_bad_param) return VG_ECRYPTO;
+    static const uint8_t zero[VG_SRTP_MAX_KEY_LEN + VG_SRTP_MAX_SALT_LEN];
+    srtp_t probe = NULL;
+    if (session_create(&probe, VG_SRTP_PROFILE_AES128_CM_SHA1_80, zero, 16, zero, 14,
+                       ssrc_any_outbound) < 0)
+      return VG_ECRYPTO;
+    srtp_dealloc(probe);
+  }
+  /* The packet path's AES and HMAC on OpenSSL rather than the NSS build's
+   * per-packet PKCS#11 contexts (srtp_crypto.h). */
+  return vg_srtp_crypto_install();
 }
 
 const char *vg_srtp_profile_name(vg_srtp_profile_t profile) {

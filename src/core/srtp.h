@@ -58,9 +58,9 @@ typedef struct {
 
 typedef struct vg_srtp vg_srtp_t;
 
-/* Initialises libsrtp2 (srtp_init). Call once at start, before any other
- * thread uses SRTP; calling it again is harmless. Returns VG_OK or
- * VG_ECRYPTO. */
+/* Initialises libsrtp2 (srtp_init) and installs its OpenSSL ciphers
+ * (srtp_crypto.h). Call once at start, before any other thread uses SRTP;
+ * calling it again is harmless. Returns VG_OK or VG_ECRYPTO. */
 VG_MUST_USE int vg_srtp_global_init(void);
 
 /* "AES_CM_128_HMAC_SHA1_80" / "AEAD_AES_128_GCM" (the SDES / IANA name), or

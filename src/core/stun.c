@@ -1,5 +1,6 @@
 #include "core/stun.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -65,33 +66,79 @@ static uint32_t fingerprint_of(const uint8_t *buf, size_t upto, uint16_t hdr_len
 }
 
 /* HMAC-SHA1 of buf[0..upto) with the header length replaced by `hdr_len`
- * (RFC 8489 §14.5: the length counts up to and including M-I). */
-static int hmac_of(const uint8_t *buf, size_t upto, uint16_t hdr_len, const uint8_t *key,
-                   size_t key_len, uint8_t mac[VG_STUN_INTEGRITY_LEN]) {
+ * (RFC 8489 §14.5: the length counts up to and including M-I), on `ctx`
+ * already initialised with the key. */
+static int hmac_run(EVP_MAC_CTX *ctx, const uint8_t *buf, size_t upto, uint16_t hdr_len,
+                    uint8_t mac[VG_STUN_INTEGRITY_LEN]) {
   uint8_t hdr[VG_STUN_HEADER_LEN];
   memcpy(hdr, buf, sizeof hdr);
   vg_store_u16(hdr + 2, hdr_len);
+  size_t out_len = 0;
+  if (EVP_MAC_update(ctx, hdr, sizeof hdr) == 1 &&
+      EVP_MAC_update(ctx, buf + VG_STUN_HEADER_LEN, upto - VG_STUN_HEADER_LEN) == 1 &&
+      EVP_MAC_final(ctx, mac, &out_len, VG_STUN_INTEGRITY_LEN) == 1 &&
+      out_len == VG_STUN_INTEGRITY_LEN)
+    return VG_OK;
+  return VG_ECRYPTO;
+}
+
+/* A new HMAC-SHA1 context keyed with key[0..key_len) (empty allowed), or
+ * NULL. */
+static EVP_MAC_CTX *hmac_new(const uint8_t *key, size_t key_len) {
   /* HMAC accepts an empty key; OpenSSL wants a non-NULL pointer for it. */
   static const uint8_t empty = 0;
   if (key_len == 0) key = &empty;
-
-  int rc = VG_ECRYPTO;
   EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
   EVP_MAC_CTX *ctx = m ? EVP_MAC_CTX_new(m) : NULL;
+  EVP_MAC_free(m); /* the context keeps its own reference */
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA1", 0),
       OSSL_PARAM_construct_end(),
   };
-  size_t out_len = 0;
-  if (ctx && EVP_MAC_init(ctx, key, key_len, params) == 1 &&
-      EVP_MAC_update(ctx, hdr, sizeof hdr) == 1 &&
-      EVP_MAC_update(ctx, buf + VG_STUN_HEADER_LEN, upto - VG_STUN_HEADER_LEN) == 1 &&
-      EVP_MAC_final(ctx, mac, &out_len, VG_STUN_INTEGRITY_LEN) == 1 &&
-      out_len == VG_STUN_INTEGRITY_LEN)
-    rc = VG_OK;
+  if (ctx && EVP_MAC_init(ctx, key, key_len, params) == 1) return ctx;
   EVP_MAC_CTX_free(ctx);
-  EVP_MAC_free(m);
+  return NULL;
+}
+
+static int hmac_of(const uint8_t *buf, size_t upto, uint16_t hdr_len, const uint8_t *key,
+                   size_t key_len, uint8_t mac[VG_STUN_INTEGRITY_LEN]) {
+  EVP_MAC_CTX *ctx = hmac_new(key, key_len);
+  int rc = ctx ? hmac_run(ctx, buf, upto, hdr_len, mac) : VG_ECRYPTO;
+  EVP_MAC_CTX_free(ctx);
   return rc;
+}
+
+/* --- Pre-keyed credentials ------------------------------------------------ */
+
+struct vg_stun_key {
+  EVP_MAC_CTX *ctx; /* owned; keyed once, restarted per message */
+};
+
+int vg_stun_key_create(const uint8_t *key, size_t key_len, vg_stun_key_t **out) {
+  *out = NULL;
+  if (key_len && !key) return VG_EINVAL;
+  vg_stun_key_t *k = calloc(1, sizeof *k);
+  if (!k) return VG_ENOMEM;
+  if (!(k->ctx = hmac_new(key, key_len))) {
+    free(k);
+    return VG_ECRYPTO;
+  }
+  *out = k;
+  return VG_OK;
+}
+
+void vg_stun_key_destroy(vg_stun_key_t *k) {
+  if (!k) return;
+  EVP_MAC_CTX_free(k->ctx); /* wipes the key */
+  free(k);
+}
+
+/* The HMAC of one message with a pre-keyed context: OpenSSL restarts it
+ * from the stored keyed state (no allocation, no key schedule). */
+static int hmac_keyed(vg_stun_key_t *k, const uint8_t *buf, size_t upto, uint16_t hdr_len,
+                      uint8_t mac[VG_STUN_INTEGRITY_LEN]) {
+  if (EVP_MAC_init(k->ctx, NULL, 0, NULL) != 1) return VG_ECRYPTO;
+  return hmac_run(k->ctx, buf, upto, hdr_len, mac);
 }
 
 /* --- Parsing ------------------------------------------------------------ */
@@ -309,15 +356,26 @@ int vg_stun_parse(vg_stun_msg_t *msg, const uint8_t *buf, size_t len, const char
   return (int)msg->len;
 }
 
-int vg_stun_check_integrity(const vg_stun_msg_t *msg, const uint8_t *key, size_t key_len) {
+/* Checks MESSAGE-INTEGRITY with `k` when non-NULL, else with key bytes. */
+static int check_integrity(const vg_stun_msg_t *msg, vg_stun_key_t *k, const uint8_t *key,
+                           size_t key_len) {
   if (!msg->integrity_off) return VG_ENOTFOUND;
   size_t off = msg->integrity_off;
+  uint16_t hdr_len = (uint16_t)(off + INTEGRITY_ATTR_LEN - VG_STUN_HEADER_LEN);
   uint8_t mac[VG_STUN_INTEGRITY_LEN];
-  int rc = hmac_of(msg->buf, off, (uint16_t)(off + INTEGRITY_ATTR_LEN - VG_STUN_HEADER_LEN),
-                   key, key_len, mac);
+  int rc = k ? hmac_keyed(k, msg->buf, off, hdr_len, mac)
+             : hmac_of(msg->buf, off, hdr_len, key, key_len, mac);
   if (rc < 0) return rc;
   const uint8_t *want = msg->buf + off + ATTR_HEADER_LEN;
   return CRYPTO_memcmp(mac, want, sizeof mac) == 0 ? VG_OK : VG_EAUTH;
+}
+
+int vg_stun_check_integrity(const vg_stun_msg_t *msg, const uint8_t *key, size_t key_len) {
+  return check_integrity(msg, NULL, key, key_len);
+}
+
+int vg_stun_check_integrity_key(const vg_stun_msg_t *msg, vg_stun_key_t *k) {
+  return check_integrity(msg, k, NULL, 0);
 }
 
 int vg_stun_check_fingerprint(const vg_stun_msg_t *msg) {
@@ -504,9 +562,10 @@ void vg_stun_add_unknown_attributes(vg_stun_builder_t *b, const uint16_t *types,
   for (size_t i = 0; i < n; i++) vg_store_u16(v + 2 * i, types[i]);
 }
 
-void vg_stun_add_message_integrity(vg_stun_builder_t *b, const uint8_t *key, size_t key_len) {
+static void add_integrity(vg_stun_builder_t *b, vg_stun_key_t *k, const uint8_t *key,
+                          size_t key_len) {
   if (b->err) return;
-  if (b->has_integrity || (key_len && !key)) {
+  if (b->has_integrity || (!k && key_len && !key)) {
     set_err(b, VG_EINVAL);
     return;
   }
@@ -514,9 +573,18 @@ void vg_stun_add_message_integrity(vg_stun_builder_t *b, const uint8_t *key, siz
   uint8_t *v = begin_attr(b, VG_STUN_ATTR_MESSAGE_INTEGRITY, VG_STUN_INTEGRITY_LEN);
   if (!v) return;
   /* begin_attr already set the length to include this attribute. */
-  int rc = hmac_of(b->out, at, vg_load_u16(b->out + 2), key, key_len, v);
+  uint16_t hdr_len = vg_load_u16(b->out + 2);
+  int rc = k ? hmac_keyed(k, b->out, at, hdr_len, v) : hmac_of(b->out, at, hdr_len, key, key_len, v);
   if (rc < 0) set_err(b, rc);
   b->has_integrity = true;
+}
+
+void vg_stun_add_message_integrity(vg_stun_builder_t *b, const uint8_t *key, size_t key_len) {
+  add_integrity(b, NULL, key, key_len);
+}
+
+void vg_stun_add_message_integrity_key(vg_stun_builder_t *b, vg_stun_key_t *k) {
+  add_integrity(b, k, NULL, 0);
 }
 
 void vg_stun_add_fingerprint(vg_stun_builder_t *b) {

@@ -175,6 +175,17 @@ int vg_stun_parse(vg_stun_msg_t *msg, const uint8_t *buf, size_t len,
 int vg_stun_check_integrity(const vg_stun_msg_t *msg, const uint8_t *key,
                             size_t key_len) VG_MUST_USE;
 
+/* A MESSAGE-INTEGRITY key keyed once: for a credential used on many
+ * messages (an ICE agent's passwords), so that each message costs one HMAC
+ * and no allocation. Create returns VG_OK, VG_EINVAL (key_len without a
+ * key), VG_ENOMEM or VG_ECRYPTO; the key bytes are copied. destroy(NULL) is
+ * a no-op. Not thread-safe: one key serves one message at a time. */
+typedef struct vg_stun_key vg_stun_key_t;
+int vg_stun_key_create(const uint8_t *key, size_t key_len, vg_stun_key_t **out) VG_MUST_USE;
+void vg_stun_key_destroy(vg_stun_key_t *k);
+/* vg_stun_check_integrity with a pre-keyed `k` (same results). */
+int vg_stun_check_integrity_key(const vg_stun_msg_t *msg, vg_stun_key_t *k) VG_MUST_USE;
+
 /* Verifies FINGERPRINT (RFC 8489 §14.7). Returns VG_OK, VG_EAUTH on
  * mismatch, VG_ENOTFOUND when absent. */
 int vg_stun_check_fingerprint(const vg_stun_msg_t *msg) VG_MUST_USE;
@@ -238,6 +249,8 @@ void vg_stun_add_error_code(vg_stun_builder_t *b, uint16_t code, const char *rea
 void vg_stun_add_unknown_attributes(vg_stun_builder_t *b, const uint16_t *types, size_t n);
 /* RFC 8489 §14.5: HMAC-SHA1 with `key` over everything so far. */
 void vg_stun_add_message_integrity(vg_stun_builder_t *b, const uint8_t *key, size_t key_len);
+/* The same with a pre-keyed `k` (vg_stun_key_create). */
+void vg_stun_add_message_integrity_key(vg_stun_builder_t *b, vg_stun_key_t *k);
 /* RFC 8489 §14.7: must be last. */
 void vg_stun_add_fingerprint(vg_stun_builder_t *b);
 

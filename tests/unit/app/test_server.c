@@ -608,6 +608,51 @@ static void test_exec_engine_crash_is_reported(void) {
   server_stop(&s);
 }
 
-VGT_MAIN(VGT_CASE(test_transcribe_session), VGT_CASE(test_exec_engine_crash_is_reported), VGT_CASE(test_echo_survives_hostile_requests), VGT_CASE(test_offer_errors_and_token),
+/* Many sessions at once, each found by its id (the index behind
+ * /whip/<id>): every DELETE reaches its own session, in an order unlike
+ * creation, and an id that is gone, unknown or malformed is a 404. */
+static void test_sessions_found_by_id(void) {
+  enum { N = 40 };
+  vg_log_set_level(VG_LOG_WARN);
+  server_t s;
+  CHECK(server_start(&s, 7, NULL, N));
+  vg_dtls_cert_t *cert = NULL;
+  CHECK_EQ(vg_dtls_cert_create(&cert), VG_OK);
+  char loc[N][128];
+  response_t r;
+  for (int i = 0; i < N; i++) {
+    vg_rtc_config_t rc = {.role = VG_RTC_ROLE_CLIENT, .cert = cert};
+    vg_rtc_t *rtc = NULL;
+    char offer[4096];
+    CHECK_EQ(vg_rtc_create(&rc, &rtc), VG_OK);
+    int n = vg_rtc_create_offer(rtc, offer, sizeof offer);
+    vg_rtc_destroy(rtc);
+    CHECK(n > 0);
+    CHECK(http_do(&s, "POST", "/whip", "Content-Type: application/sdp\r\n", offer, (size_t)n, &r));
+    CHECK_EQ(r.status, 201);
+    snprintf(loc[i], sizeof loc[i], "%s", r.location);
+    for (int j = 0; j < i; j++) CHECK(strcmp(loc[j], loc[i]) != 0);
+  }
+  CHECK(http_do(&s, "GET", "/healthz", NULL, "", 0, &r));
+  CHECK(strstr(r.body, "\"sessions\":40") != NULL);
+  for (int k = 0; k < N; k++) {
+    int i = (k * 17 + 5) % N; /* 17 is prime to 40: each once */
+    CHECK(http_do(&s, "DELETE", loc[i], NULL, "", 0, &r));
+    CHECK_EQ(r.status, 200);
+    CHECK(http_do(&s, "DELETE", loc[i], NULL, "", 0, &r));
+    CHECK_EQ(r.status, 404);
+    uv_run(&s.loop, UV_RUN_NOWAIT);
+  }
+  CHECK(http_do(&s, "DELETE", "/whip/0123456789abcdef", NULL, "", 0, &r));
+  CHECK_EQ(r.status, 404);
+  CHECK(http_do(&s, "DELETE", "/whip/0123", NULL, "", 0, &r));
+  CHECK_EQ(r.status, 404);
+  CHECK(http_do(&s, "GET", "/healthz", NULL, "", 0, &r));
+  CHECK(strstr(r.body, "\"sessions\":0") != NULL);
+  vg_dtls_cert_destroy(cert);
+  server_stop(&s);
+}
+
+VGT_MAIN(VGT_CASE(test_sessions_found_by_id), VGT_CASE(test_transcribe_session), VGT_CASE(test_exec_engine_crash_is_reported), VGT_CASE(test_echo_survives_hostile_requests), VGT_CASE(test_offer_errors_and_token),
          VGT_CASE(test_echo_over_ice_tcp_when_udp_is_blocked),
          VGT_CASE(test_ice_tcp_reset_under_a_transmit), VGT_CASE(test_urls_name_each_address_once))

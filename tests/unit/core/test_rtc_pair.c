@@ -572,7 +572,53 @@ static void test_bad_offers_are_rejected_with_reasons(void) {
   vg_dtls_cert_destroy(cert);
 }
 
-VGT_MAIN(VGT_CASE(test_clean_network_connects_and_echoes), VGT_CASE(test_survives_ten_percent_loss),
+/* The transmit queue packs datagrams by their length and starts over when
+ * drained: with full-size (1200-byte) frames queued without a drain, six
+ * fit and the seventh is refused (VG_ELIMIT, counted); every queued one
+ * reaches the client intact and in order; after the drain there is room
+ * again, for small frames up to the slot count (16). */
+static void test_transmit_queue_packs_and_starts_over(void) {
+  sim_t *s = sim_new(3, 0, 0, 0);
+  CHECK(sim_negotiate(s));
+  run_until(s, s->now + VG_SEC(1));
+  CHECK(s->client_dtls_at && s->server_dtls_at);
+  s->sending = false;
+  run_until(s, s->now + VG_MSEC(200)); /* nothing left in flight */
+  for (int round = 0; round < 2; round++) {
+    size_t len = round == 0 ? 1200 : 40;
+    int want = round == 0 ? 6 : 16;
+    uint8_t frame[1200];
+    int queued = 0, r;
+    for (;;) {
+      memset(frame, 0x30 + queued, sizeof frame);
+      r = vg_rtc_send_audio(s->server, s->now, (uint32_t)queued * FRAME_TS, false, frame, len);
+      if (r < 0) break;
+      queued++;
+    }
+    CHECK_EQ(r, VG_ELIMIT);
+    CHECK_EQ(queued, want);
+    uint8_t buf[1500];
+    vg_addr_t to;
+    int n, got = 0;
+    while ((n = vg_rtc_poll_transmit(s->server, buf, sizeof buf, &to)) > 0) {
+      CHECK(vg_addr_equal(&to, &s->client_addr));
+      CHECK_EQ(vg_rtc_handle_packet(s->client, s->now, &s->server_addr, buf, (size_t)n), VG_OK);
+      vg_rtc_event_t ev;
+      while (vg_rtc_poll_event(s->client, &ev)) {
+        if (ev.type != VG_RTC_EV_AUDIO) continue;
+        CHECK_EQ(ev.u.audio.payload_len, len);
+        CHECK_EQ(ev.u.audio.timestamp, (uint32_t)got * FRAME_TS);
+        memset(frame, 0x30 + got, sizeof frame);
+        CHECK_MEM(ev.u.audio.payload, frame, len);
+        got++;
+      }
+    }
+    CHECK_EQ(got, queued);
+  }
+  sim_free(s);
+}
+
+VGT_MAIN(VGT_CASE(test_transmit_queue_packs_and_starts_over), VGT_CASE(test_clean_network_connects_and_echoes), VGT_CASE(test_survives_ten_percent_loss),
          VGT_CASE(test_consent_expiry_ends_silent_peer_at_30s),
          VGT_CASE(test_client_close_ends_server_session),
          VGT_CASE(test_foreign_and_garbage_datagrams_do_not_disturb),

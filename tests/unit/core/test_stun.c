@@ -466,7 +466,58 @@ static void test_peek_username(void) {
   CHECK_EQ(vg_stun_peek_username(bad, sizeof bad, &u, &n), VG_EPROTO);
 }
 
-VGT_MAIN(VGT_CASE(test_crc32_check_value), VGT_CASE(test_rfc5769_request),
+/* A pre-keyed credential gives the RFC 5769 results, message after message
+ * on one key (it restarts from its keyed state each time), both checking
+ * and building; a wrong password fails; and it never disagrees with the
+ * key-bytes path. */
+static void test_rfc5769_with_prekeyed_key(void) {
+  vg_stun_key_t *k = NULL, *wrong = NULL;
+  CHECK_EQ(vg_stun_key_create(pw(), pw_len(), &k), VG_OK);
+  CHECK_EQ(vg_stun_key_create((const uint8_t *)"VOkJxbRl1RmTxUk/WvJxBu", 22, &wrong), VG_OK);
+  const uint8_t *vecs[3] = {REQ, RESP4, RESP6};
+  size_t lens[3] = {sizeof REQ, sizeof RESP4, sizeof RESP6};
+  for (int round = 0; round < 3; round++) {
+    for (int i = 0; i < 3; i++) {
+      vg_stun_msg_t m;
+      CHECK_EQ(parse(&m, vecs[i], lens[i]), lens[i]);
+      CHECK_EQ(vg_stun_check_integrity_key(&m, k), VG_OK);
+      CHECK_EQ(vg_stun_check_integrity_key(&m, wrong), VG_EAUTH);
+    }
+    /* The request rebuilt byte for byte with the key object. */
+    uint8_t out[256];
+    vg_stun_builder_t b;
+    vg_stun_build_begin(&b, out, sizeof out, VG_STUN_BINDING_REQUEST, TXID);
+    vg_stun_build_set_padding(&b, 0x20);
+    vg_stun_add_software(&b, "STUN test client");
+    vg_stun_add_priority(&b, 0x6e0001ff);
+    vg_stun_add_ice_controlled(&b, 0x932ff9b151263b36ull);
+    vg_stun_add_username(&b, "evtj:h6vY", 9);
+    vg_stun_add_message_integrity_key(&b, k);
+    vg_stun_add_fingerprint(&b);
+    CHECK_EQ(vg_stun_build_end(&b), sizeof REQ);
+    CHECK_MEM(out, REQ, sizeof REQ);
+  }
+  /* A tampered byte before the attribute fails with either path. */
+  uint8_t bad[sizeof RESP4];
+  memcpy(bad, RESP4, sizeof bad);
+  bad[30] ^= 0x01;
+  vg_stun_msg_t m;
+  CHECK_EQ(parse(&m, bad, sizeof bad), sizeof bad);
+  CHECK_EQ(vg_stun_check_integrity_key(&m, k), VG_EAUTH);
+  CHECK_EQ(vg_stun_check_integrity(&m, pw(), pw_len()), VG_EAUTH);
+  /* An empty password is a valid (if useless) HMAC key. */
+  vg_stun_key_t *empty = NULL;
+  CHECK_EQ(vg_stun_key_create(NULL, 0, &empty), VG_OK);
+  vg_stun_key_t *none = NULL;
+  CHECK_EQ(vg_stun_key_create(NULL, 4, &none), VG_EINVAL); /* a length without a key */
+  CHECK(none == NULL);
+  vg_stun_key_destroy(empty);
+  vg_stun_key_destroy(wrong);
+  vg_stun_key_destroy(k);
+  vg_stun_key_destroy(NULL);
+}
+
+VGT_MAIN(VGT_CASE(test_rfc5769_with_prekeyed_key), VGT_CASE(test_crc32_check_value), VGT_CASE(test_rfc5769_request),
          VGT_CASE(test_rfc5769_ipv4_response), VGT_CASE(test_rfc5769_ipv6_response),
          VGT_CASE(test_rfc5769_long_term_request), VGT_CASE(test_tampered_vectors_fail),
          VGT_CASE(test_malformed_inputs), VGT_CASE(test_attributes_after_integrity_ignored),
