@@ -18,7 +18,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
-#include <nss.h>
 #include <opus.h>
 #include <signal.h>
 #include <stdio.h>
@@ -553,15 +552,6 @@ static int setup(load_run_t *run, loop_t *l) {
     (void)setrlimit(RLIMIT_NOFILE, &rl);
   }
   if (load_speech(run->opt.speech, &run->speech) < 0) return -1;
-  /* libsrtp2 on Debian does its crypto through NSS, and its srtp_init
-   * would initialise NSS optimised for space: softoken's handle tables get
-   * 32 buckets and every protect/unprotect walks a chain as long as the
-   * number of keys / 32 (32 us per packet pair at 1000 sessions, against
-   * 5.6 us so). NSS initialised here first, for time, is kept. */
-  if (!NSS_IsInitialized() &&
-      NSS_Initialize("", "", "", "", NSS_INIT_READONLY | NSS_INIT_NOCERTDB | NSS_INIT_NOMODDB |
-                                         NSS_INIT_FORCEOPEN | NSS_INIT_NOROOTINIT) != SECSuccess)
-    fprintf(stderr, "voxgate_load: NSS_Initialize failed; SRTP will be slower\n");
   if (vg_srtp_global_init() < 0 || vg_dtls_cert_create(&run->cert) < 0) return -1;
   find_local_ip(run);
   run->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -676,6 +666,5 @@ int main(int argc, char **argv) {
   close(l.timer_fd);
   close(run.epfd);
   close(run.epfd_batch);
-  NSS_Shutdown();
   return ok ? 0 : 1;
 }
