@@ -162,13 +162,19 @@ general: {
 EOF
 }
 
+# shellcheck disable=SC2034 # CMP_URL, CMP_TARGET and CMP_LOG are for the caller
 cmp_start() {
   local kind=$1 work=$2
   CMP_LOG=$work/$kind.log
   case "$kind" in
     voxgate)
+      # Echo sessions never transcribe: the speech engine is the exec one
+      # (started only for a transcribe session, so never here) instead of
+      # PocketSphinx, whose decoders would add ~90 MB each to the RSS at
+      # start; one recognition thread.
       ip netns exec "$CMP_SRV_NS" "$CMP_BUILD/voxgate" --port 8080 --bind "$CMP_SRV_IP" \
-        --log-level warn --max-sessions 4000 >"$CMP_LOG" 2>&1 &
+        --log-level warn --max-sessions 4000 --asr exec:/bin/cat --asr-streams 1 --workers 1 \
+        >"$CMP_LOG" 2>&1 &
       CMP_PID=$!
       CMP_URL=http://$CMP_SRV_IP:8080 CMP_TARGET=whip
       _cmp_wait_http "$CMP_URL/healthz" ;;
