@@ -72,7 +72,9 @@ if [ -n "$BUILD_IT" ]; then
 fi
 [ -x "$BUILD/voxgate_load" ] || die "no $BUILD/voxgate_load"
 
+# shellcheck disable=SC2034 # read by compare_lib.sh
 CMP_ROOT=$ROOT CMP_BUILD=$BUILD
+# shellcheck source=bench/compare_lib.sh
 . "$ROOT/bench/compare_lib.sh"
 [ -n "$OUT" ] || OUT=$(mktemp -d /tmp/vg-compare.XXXXXX)
 mkdir -p "$OUT"
@@ -152,7 +154,8 @@ for server in $ONLY; do
     fresh voxgate
     hold=$((RUN_N / 100 + NEW_N / 20 + 25))
     la0=$(loadavg)
-    cmp_cli "$BUILD/voxgate_load" --url "$CMP_URL" --target whip --bind "$CMP_CLI_IP" \
+    # ($! is the generator itself: `ip netns exec` execs it)
+    ip netns exec "$CMP_CLI_NS" "$BUILD/voxgate_load" --url "$CMP_URL" --target whip --bind "$CMP_CLI_IP" \
       --server-pid "$CMP_PID" --sessions "$RUN_N" --ramp 100 --hold "$hold" \
       >"$OUT/voxgate-running-$RUN_N.out" 2>"$OUT/voxgate-running-$RUN_N.err" &
     HOLDER_PID=$!
