@@ -18,7 +18,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <nss.h>
 #include <opus.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +51,7 @@ static void usage(FILE *f) {
           "usage: voxgate_load --url URL [--target whip|janus|aiortc] [--sessions N]\n"
           "       [--ramp R] [--hold S] [--transport udp|tcp] [--bind IP] [--idle]\n"
           "       [--churn TOTAL] [--server-pid PID] [--json FILE] [--token T]\n"
-          "       [--speech FILE] [--transcoded] [--connect-timeout S] [--verbose]\n"
+          "       [--speech FILE] [--rebased-ts|--exact-ts] [--connect-timeout S] [--verbose]\n"
           "  --url URL          voxgate http://IP:PORT, Janus http://IP:8088/janus,\n"
           "                     aiortc http://IP:PORT/offer\n"
           "  --sessions N       concurrent sessions (default 10)\n"
@@ -60,21 +62,24 @@ static void usage(FILE *f) {
           "                     address that routes to the server)\n"
           "  --idle             connect and hold without media (the memory figure)\n"
           "  --churn TOTAL      open and close TOTAL sessions, --sessions at a time,\n"
-          "                     each exchanging %d frames first\n"
+          "                     each exchanging %d frames first (+%d with rebased\n"
+          "                     timestamps)\n"
           "  --server-pid PID   sample the server's CPU, RSS and open files from /proc\n"
           "  --json FILE        also write the result as JSON\n"
           "  --speech FILE      raw s16le mono 16 kHz speech to encode (default\n"
           "                     %s)\n"
-          "  --transcoded       the echo is re-encoded (aiortc; the default for it):\n"
-          "                     match echoes by timestamp offset, not exact timestamps\n"
+          "  --rebased-ts       the echo's RTP timestamps are ours plus a constant (Janus\n"
+          "                     rewrites them, aiortc re-encodes; the default for both):\n"
+          "                     learn the offset, then match exactly\n"
+          "  --exact-ts         the echo carries our timestamps (voxgate; the default)\n"
           "  --connect-timeout S  a session not echoing after S s failed (default 10)\n",
-          CHURN_FRAMES, DEFAULT_SPEECH);
+          CHURN_FRAMES, LOAD_TS_MARK, DEFAULT_SPEECH);
 }
 
 static int parse_args(int argc, char **argv, load_opts_t *o) {
   *o = (load_opts_t){.sessions = 10, .ramp = 50, .hold_s = 10, .connect_timeout_s = 10,
                      .speech = DEFAULT_SPEECH};
-  bool transcoded_set = false;
+  int rebased = -1; /* -1: by target */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -83,8 +88,8 @@ static int parse_args(int argc, char **argv, load_opts_t *o) {
     } else if (!strcmp(a, "--idle")) {
       o->idle = true;
       continue;
-    } else if (!strcmp(a, "--transcoded")) {
-      o->transcoded = transcoded_set = true;
+    } else if (!strcmp(a, "--rebased-ts") || !strcmp(a, "--exact-ts")) {
+      rebased = !strcmp(a, "--rebased-ts");
       continue;
     } else if (!strcmp(a, "--verbose")) {
       o->verbose = true;
@@ -134,7 +139,7 @@ static int parse_args(int argc, char **argv, load_opts_t *o) {
     fprintf(stderr, "voxgate_load: --sessions, --ramp and --connect-timeout must be positive\n");
     return -1;
   }
-  if (!transcoded_set && o->target == LOAD_TARGET_AIORTC) o->transcoded = true;
+  o->rebased = rebased >= 0 ? rebased : o->target != LOAD_TARGET_WHIP;
   return 0;
 }
 
@@ -219,6 +224,10 @@ static server_sample_t sample(long pid) {
 
 /* --- the loop ------------------------------------------------------------------- */
 
+/* SIGINT / SIGTERM: stop opening, end the hold, close and report. */
+static volatile sig_atomic_t stop_requested;
+static void on_stop_signal(int sig) { stop_requested = sig; }
+
 static uint64_t tag(uint32_t t, uint32_t v) { return ((uint64_t)t << 56) | v; }
 
 typedef struct {
@@ -259,20 +268,22 @@ static void progress(loop_t *l, vg_time_t now, const char *what) {
 
 static void on_slot(loop_t *l, vg_time_t now) {
   load_run_t *run = l->run;
-  int64_t now_rt = load_now_rt();
-  for (int i = l->slot; i < run->opt.sessions; i += LOAD_SLOTS) load_session_tick(&run->s[i], now, now_rt);
+  load_sessions_drain_input(run);
+  for (int i = l->slot; i < run->opt.sessions; i += LOAD_SLOTS) load_session_tick(&run->s[i], now);
   l->slot = (l->slot + 1) % LOAD_SLOTS;
 }
 
-/* Runs the loop until `until` (monotonic). */
-static void run_for(loop_t *l, vg_time_t until, bool opening, const char *what,
+/* Runs the loop until `until` (monotonic), `done` says so, or (when
+ * `stoppable`) a stop signal came. */
+static void run_for(loop_t *l, vg_time_t until, bool opening, bool stoppable, const char *what,
                     bool (*done)(const loop_t *)) {
   load_run_t *run = l->run;
   struct epoll_event evs[256];
   for (;;) {
     vg_time_t now = vg_bench_now();
-    if (now >= until || (done && done(l))) return;
-    vg_time_t wake = vg_time_min(until, load_sig_deadline(run->sig));
+    if (now >= until || (done && done(l)) || (stoppable && stop_requested)) return;
+    vg_time_t wake = until;
+    if (run->sig) wake = vg_time_min(wake, load_sig_deadline(run->sig));
     int ms = wake <= now ? 0 : (int)((wake - now + 999) / 1000);
     int n = epoll_wait(run->epfd, evs, 256, ms);
     for (int i = 0; i < n; i++) {
@@ -280,7 +291,7 @@ static void run_for(loop_t *l, vg_time_t until, bool opening, const char *what,
       uint32_t v = (uint32_t)evs[i].data.u64;
       if (t == TAG_SESSION) {
         load_session_readable(&run->s[v], evs[i].events);
-      } else if (t == TAG_CURL) {
+      } else if (t == TAG_CURL && run->sig) {
         load_sig_on_fd(run->sig, (int)v, evs[i].events);
       } else if (t == TAG_TIMER) {
         uint64_t ticks = 0;
@@ -288,11 +299,11 @@ static void run_for(loop_t *l, vg_time_t until, bool opening, const char *what,
         vg_time_t tnow = vg_bench_now();
         /* A late wake-up runs every slot it missed, up to one interval. */
         for (uint64_t k = 0; k < ticks && k < LOAD_SLOTS; k++) on_slot(l, tnow);
-        if (opening) ramp(l, tnow);
+        if (opening && !stop_requested) ramp(l, tnow);
         progress(l, tnow, what);
       }
     }
-    if (load_sig_deadline(run->sig) <= vg_bench_now()) load_sig_on_timeout(run->sig);
+    if (run->sig && load_sig_deadline(run->sig) <= vg_bench_now()) load_sig_on_timeout(run->sig);
   }
 }
 
@@ -306,7 +317,7 @@ static bool all_closed(const loop_t *l) {
 }
 
 static bool churn_done(const loop_t *l) {
-  return l->run->opened == l->total && all_closed(l);
+  return (l->run->opened == l->total || stop_requested) && all_closed(l);
 }
 
 static void close_all(load_run_t *run) {
@@ -490,14 +501,24 @@ static int setup(load_run_t *run, loop_t *l) {
     (void)setrlimit(RLIMIT_NOFILE, &rl);
   }
   if (load_speech(run->opt.speech, &run->speech) < 0) return -1;
+  /* libsrtp2 on Debian does its crypto through NSS, and its srtp_init
+   * would initialise NSS optimised for space: softoken's handle tables get
+   * 32 buckets and every protect/unprotect walks a chain as long as the
+   * number of keys / 32 (32 us per packet pair at 1000 sessions, against
+   * 5.6 us so). NSS initialised here first, for time, is kept. */
+  if (!NSS_IsInitialized() &&
+      NSS_Initialize("", "", "", "", NSS_INIT_READONLY | NSS_INIT_NOCERTDB | NSS_INIT_NOMODDB |
+                                         NSS_INIT_FORCEOPEN | NSS_INIT_NOROOTINIT) != SECSuccess)
+    fprintf(stderr, "voxgate_load: NSS_Initialize failed; SRTP will be slower\n");
   if (vg_srtp_global_init() < 0 || vg_dtls_cert_create(&run->cert) < 0) return -1;
   find_local_ip(run);
   run->epfd = epoll_create1(EPOLL_CLOEXEC);
+  run->epfd_batch = epoll_create1(EPOLL_CLOEXEC);
   run->s = calloc((size_t)run->opt.sessions, sizeof *run->s);
   for (int p = 0; p < PHASE_COUNT; p++)
     run->counts[p].rtt = calloc(LOAD_HIST_BINS + 1, sizeof(uint32_t));
   run->jitter_hist = calloc(LOAD_HIST_BINS + 1, sizeof(uint32_t));
-  if (run->epfd < 0 || !run->s || !run->counts[0].rtt || !run->counts[1].rtt || !run->jitter_hist)
+  if (run->epfd < 0 || run->epfd_batch < 0 || !run->s || !run->counts[0].rtt || !run->counts[1].rtt || !run->jitter_hist)
     return -1;
   for (int i = 0; i < run->opt.sessions; i++) run->s[i].fd = -1;
   run->sig = load_sig_create(run->opt.target, run->opt.url, run->opt.token, run->epfd,
@@ -520,13 +541,17 @@ int main(int argc, char **argv) {
     return 2;
   }
   vg_log_set_level(run.opt.verbose ? VG_LOG_WARN : VG_LOG_ERROR);
+  struct sigaction sa = {.sa_handler = on_stop_signal};
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
   loop_t l = {.run = &run, .timer_fd = -1};
   if (setup(&run, &l) < 0) {
     fprintf(stderr, "voxgate_load: initialisation failed\n");
     return 1;
   }
   run.churn_mode = run.opt.churn > 0;
-  run.churn_frames = CHURN_FRAMES;
+  /* A rebased echo's offset is learnt at frame LOAD_TS_MARK. */
+  run.churn_frames = CHURN_FRAMES + (run.opt.rebased ? LOAD_TS_MARK : 0);
   run.sending = !run.opt.idle;
   run.phase = PHASE_RAMP;
   l.total = run.churn_mode ? run.opt.churn : run.opt.sessions;
@@ -540,33 +565,44 @@ int main(int argc, char **argv) {
     /* Every session is closed as soon as its frames are back; generous
      * time for the whole churn at the ramp rate. */
     vg_time_t limit = l.t0 + VG_SEC((int64_t)l.total / run.opt.ramp + 60 + run.opt.connect_timeout_s);
-    run_for(&l, limit, true, "churn", churn_done);
+    run_for(&l, limit, true, false, "churn", churn_done);
+    close_all(&run); /* what the time limit cut short */
+    run_for(&l, vg_bench_now() + VG_SEC(15), false, false, "close", all_closed);
     fg.connected = fg.start; /* CPU over the whole churn */
     fg.end = sample(pid);
   } else {
     vg_time_t limit = l.t0 + VG_SEC((int64_t)l.total / run.opt.ramp + 5 + run.opt.connect_timeout_s);
-    run_for(&l, limit, true, "ramp", all_settled);
+    run_for(&l, limit, true, true, "ramp", all_settled);
     fg.connected = sample(pid);
+    if (run.connected == l.total)
+      fprintf(stderr, "all %d sessions connected\n", l.total);
+    else
+      fprintf(stderr, "%d of %d sessions connected, %d failed\n", run.connected, l.total,
+              run.failed);
     double g0 = vg_bench_self_cpu_ms();
     vg_time_t h0 = vg_bench_now();
     run.phase = PHASE_HOLD;
-    run_for(&l, h0 + VG_SEC(run.opt.hold_s), false, "hold", NULL);
+    run_for(&l, h0 + VG_SEC(run.opt.hold_s), false, true, "hold", NULL);
+    if (stop_requested) fprintf(stderr, "stop signal: the hold ends early\n");
     run.sending = false;
     fg.end = sample(pid);
     fg.hold_s = (double)(vg_bench_now() - h0) / 1e6;
     fg.gen_cpu_s = (vg_bench_self_cpu_ms() - g0) / 1e3;
     for (int i = 0; i < run.opt.sessions; i++) load_session_drain(&run.s[i], vg_bench_now());
     /* The last frames' echoes, up to the loss horizon. */
-    run_for(&l, vg_bench_now() + LOAD_LOSS_HORIZON + VG_MSEC(100), false, "drain", NULL);
+    run_for(&l, vg_bench_now() + LOAD_LOSS_HORIZON + VG_MSEC(100), false, false, "drain", NULL);
     server_sample_t e = sample(pid);
     fg.end.rss_kb = e.rss_kb;
     fg.end.fds = e.fds;
     close_all(&run);
-    run_for(&l, vg_bench_now() + VG_SEC(15), false, "close", all_closed);
+    run_for(&l, vg_bench_now() + VG_SEC(15), false, false, "close", all_closed);
   }
+  /* Our kept-alive HTTP connections are open files of the server too. */
+  load_sig_destroy(run.sig);
+  run.sig = NULL;
   if (run.churn_mode) fg.hold_s = (double)(vg_bench_now() - l.t0) / 1e6;
   /* What the server frees lazily (timers, consent) has had time to go. */
-  run_for(&l, vg_bench_now() + VG_SEC(2), false, "after", NULL);
+  run_for(&l, vg_bench_now() + VG_SEC(2), false, false, "after", NULL);
   fg.after = sample(pid);
   fg.wall_s = (double)(vg_bench_now() - l.t0) / 1e6;
   fg.gen_cpu_total_s = (vg_bench_self_cpu_ms() - gen0) / 1e3;
@@ -575,11 +611,7 @@ int main(int argc, char **argv) {
 
   int requested = l.total;
   bool ok = run.connected == requested && run.failed == 0;
-  for (int i = 0; i < run.opt.sessions; i++) {
-    load_session_close(&run.s[i]);
-    free(run.s[i].tcp);
-  }
-  load_sig_destroy(run.sig);
+  for (int i = 0; i < run.opt.sessions; i++) free(run.s[i].tcp);
   free(run.s);
   free(run.counts[0].rtt);
   free(run.counts[1].rtt);
@@ -591,5 +623,7 @@ int main(int argc, char **argv) {
   vg_dtls_cert_destroy(run.cert);
   close(l.timer_fd);
   close(run.epfd);
+  close(run.epfd_batch);
+  NSS_Shutdown();
   return ok ? 0 : 1;
 }

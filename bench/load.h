@@ -6,7 +6,14 @@
  * slot (index % LOAD_SLOTS), and each slot's timer tick sends that slot's
  * packets and runs its sessions' protocol timers. So the server sees the
  * sessions' packets spread over the interval, as from independent
- * clients, while the generator wakes only LOAD_SLOTS times per 20 ms. */
+ * clients, while the generator wakes only LOAD_SLOTS times per 20 ms.
+ *
+ * A session's socket is watched for every datagram (epoll wakes the loop)
+ * until its first echo, so connect times are not delayed; then it moves to
+ * a second epoll set that each slot tick drains without waiting, batching
+ * the input of ~N/LOAD_SLOTS sessions per wake-up. Round trips use the
+ * kernel's receive timestamps (SO_TIMESTAMPNS), so the batching does not
+ * show in them. */
 #ifndef VG_BENCH_LOAD_H
 #define VG_BENCH_LOAD_H
 
@@ -31,8 +38,9 @@
 /* RTT histogram: 10 us bins up to the 1 s loss horizon. */
 #define LOAD_HIST_BIN_US 10
 #define LOAD_HIST_BINS 100000
-/* A transcoding echo (aiortc decodes and re-encodes) sends its own RTP
- * timestamps: ours plus an unknown random origin. Frame LOAD_TS_MARK and
+/* A rebasing echo sends its own RTP timestamps: ours plus an unknown
+ * constant (Janus's RTP switching context rewrites them; aiortc decodes,
+ * re-encodes and adds a random origin). Frame LOAD_TS_MARK and
  * every later one carry a timestamp LOAD_TS_JUMP higher than the plain
  * sequence; the first echo after that jump is frame LOAD_TS_MARK, which
  * gives the origin, and from then on echoes are matched exactly. */
@@ -81,6 +89,7 @@ typedef struct {
   int fd;         /* owned: UDP socket or TCP connection; -1 */
   load_tcp_t *tcp; /* owned in TCP mode */
   bool udp_connected; /* the UDP socket is connect()ed to the selected address */
+  bool batched;       /* connected: its socket is in the batch epoll set */
   vg_addr_t selected;
   load_sig_session_t sig;
 
@@ -99,6 +108,7 @@ typedef struct {
   bool have_echo_ts;
   uint32_t hi_echo; /* 1 + the highest frame index echoed */
   uint32_t echoes;
+  uint32_t unsettled; /* counted frames neither echoed nor lost yet */
   int64_t last_transit; /* RFC 3550 A.8 state, in us */
   bool have_transit;
   double jitter_us;
@@ -109,7 +119,7 @@ typedef struct {
   const char *url, *token, *bind_ip, *json_path, *speech;
   load_target_t target;
   int sessions, ramp, hold_s, churn, connect_timeout_s;
-  bool tcp, idle, transcoded, verbose;
+  bool tcp, idle, rebased, verbose;
   long server_pid;
 } load_opts_t;
 
@@ -123,7 +133,8 @@ typedef struct {
 
 typedef struct load_run {
   load_opts_t opt;
-  int epfd;
+  int epfd;       /* what the loop waits on: connecting sessions, HTTP, the timer */
+  int epfd_batch; /* connected sessions' sockets, drained at every slot tick */
   vg_dtls_cert_t *cert; /* owned, shared by every session */
   load_sig_t *sig;      /* owned */
   load_speech_t speech;
@@ -145,9 +156,11 @@ typedef struct load_run {
 int load_session_open(load_run_t *run, load_session_t *s, int idx);
 void load_session_readable(load_session_t *s, uint32_t events);
 /* The slot tick: a frame when due, the rtc's timers, keepalives. */
-void load_session_tick(load_session_t *s, vg_time_t now, int64_t now_rt);
+void load_session_tick(load_session_t *s, vg_time_t now);
 /* Stops sending; unechoed frames are settled after the loss horizon. */
 void load_session_drain(load_session_t *s, vg_time_t now);
+/* Handles every connected session's pending input (the slot tick). */
+void load_sessions_drain_input(load_run_t *run);
 /* Counts what is unsettled, ends the media and the signaling. */
 void load_session_close(load_session_t *s);
 /* The signaling hooks (user = the session). */

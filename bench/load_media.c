@@ -39,6 +39,8 @@
 #define RECV_BATCH 8
 #define DGRAM_MAX 2048
 
+static void move_to_batch(load_session_t *s);
+
 /* --- clocks and small helpers ------------------------------------------------ */
 
 int64_t load_now_rt(void) {
@@ -49,14 +51,14 @@ int64_t load_now_rt(void) {
 
 static uint32_t frame_ts(const load_session_t *s, uint32_t i) {
   uint32_t ts = s->ts0 + i * LOAD_FRAME_TS;
-  if (s->run->opt.transcoded && i >= LOAD_TS_MARK) ts += LOAD_TS_JUMP;
+  if (s->run->opt.rebased && i >= LOAD_TS_MARK) ts += LOAD_TS_JUMP;
   return ts;
 }
 
 static void session_fail(load_session_t *s, const char *why) {
   if (s->failed || s->connected) return;
   s->failed = true;
-  snprintf(s->why, sizeof s->why, "%s", why);
+  snprintf(s->why, sizeof s->why, "%.150s", why);
   s->run->failed++;
   if (s->run->opt.verbose) fprintf(stderr, "session %d: %s\n", s->idx, why);
 }
@@ -74,6 +76,7 @@ static void mark_connected(load_session_t *s, vg_time_t now) {
     run->cap_connect = cap;
   }
   run->connect_ms[run->n_connect++] = (double)(now - s->sig.offer_at) / 1e3;
+  move_to_batch(s);
 }
 
 static void hist_add(uint32_t *h, int64_t us) {
@@ -84,15 +87,32 @@ static void hist_add(uint32_t *h, int64_t us) {
 /* A frame without its echo is lost once its time is up (or the session
  * ends); then its place is free. */
 static void settle(load_session_t *s, load_sent_t *f) {
-  if (f->sent_rt && f->counted && !f->echoed) s->run->counts[f->phase].lost++;
+  if (f->sent_rt && f->counted && !f->echoed) {
+    s->run->counts[f->phase].lost++;
+    s->unsettled--;
+  }
   f->sent_rt = 0;
 }
 
 /* --- sockets -------------------------------------------------------------------- */
 
+static int epfd_of(const load_session_t *s) {
+  return s->batched ? s->run->epfd_batch : s->run->epfd;
+}
+
 static void watch(load_session_t *s, uint32_t events, int op) {
   struct epoll_event ev = {.events = events, .data.u64 = TAG_SESSION | (uint32_t)s->idx};
-  (void)epoll_ctl(s->run->epfd, op, s->fd, &ev);
+  (void)epoll_ctl(epfd_of(s), op, s->fd, &ev);
+}
+
+/* Connected: from now on the slot ticks drain the socket (see load.h). */
+static void move_to_batch(load_session_t *s) {
+  if (s->batched || s->fd < 0) return;
+  (void)epoll_ctl(s->run->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+  s->batched = true;
+  uint32_t ev = EPOLLIN;
+  if (s->tcp && (s->tcp->out_len || !s->tcp->connected)) ev |= EPOLLOUT;
+  watch(s, ev, EPOLL_CTL_ADD);
 }
 
 static int open_udp(load_session_t *s) {
@@ -117,6 +137,7 @@ static void open_tcp(load_session_t *s, const vg_addr_t *to) {
   if (fd < 0) return;
   int on = 1;
   (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
   struct sockaddr_in self = {.sin_family = AF_INET};
   if (s->run->local_ip[0] && inet_pton(AF_INET, s->run->local_ip, &self.sin_addr) == 1)
     (void)bind(fd, (struct sockaddr *)&self, sizeof self);
@@ -176,7 +197,7 @@ static void on_echo(load_session_t *s, const vg_rtc_event_t *ev, int64_t rx_rt, 
   uint32_t ts = ev->u.audio.timestamp;
   s->echoes++;
   if (!run->opt.idle) mark_connected(s, now);
-  if (run->opt.transcoded && !s->offset_known) {
+  if (run->opt.rebased && !s->offset_known) {
     /* The jump our timestamps make at frame LOAD_TS_MARK shows in the
      * echo's: that echo is frame LOAD_TS_MARK. */
     uint32_t d = ts - s->last_echo_ts;
@@ -189,7 +210,7 @@ static void on_echo(load_session_t *s, const vg_rtc_event_t *ev, int64_t rx_rt, 
     if (!s->offset_known) return;
   }
   uint32_t v = ts - s->ts_offset - s->ts0;
-  if (run->opt.transcoded && v >= LOAD_TS_JUMP + LOAD_TS_MARK * LOAD_FRAME_TS) v -= LOAD_TS_JUMP;
+  if (run->opt.rebased && v >= LOAD_TS_JUMP + LOAD_TS_MARK * LOAD_FRAME_TS) v -= LOAD_TS_JUMP;
   uint32_t idx = v / LOAD_FRAME_TS;
   load_sent_t *f = &s->ring[idx % LOAD_RING];
   if (v % LOAD_FRAME_TS != 0 || idx >= s->frames || idx + LOAD_RING < s->frames) {
@@ -197,7 +218,7 @@ static void on_echo(load_session_t *s, const vg_rtc_event_t *ev, int64_t rx_rt, 
     return;
   }
   load_counts_t *c = &run->counts[f->phase];
-  if (!f->sent_rt || f->ts != ts) { /* settled already: over the horizon */
+  if (!f->sent_rt || f->ts != ts - s->ts_offset) { /* settled already: over the horizon */
     c->late++;
     return;
   }
@@ -212,6 +233,7 @@ static void on_echo(load_session_t *s, const vg_rtc_event_t *ev, int64_t rx_rt, 
   }
   f->echoed = true;
   if (!f->counted) return;
+  s->unsettled--;
   c->received++;
   hist_add(c->rtt, rtt);
   if (idx + 1 < s->hi_echo) c->reordered++;
@@ -278,6 +300,18 @@ static void flush(load_session_t *s, vg_time_t now, int64_t rx_rt) {
 
 /* --- input ----------------------------------------------------------------------- */
 
+/* The kernel's receive time (CLOCK_REALTIME us) of a message read with
+ * SO_TIMESTAMPNS on; 0 when it carries none. */
+static int64_t rx_stamp(struct msghdr *mh) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      struct timespec ts;
+      memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    }
+  return 0;
+}
+
 static void udp_readable(load_session_t *s) {
   static uint8_t bufs[RECV_BATCH][DGRAM_MAX];
   static struct sockaddr_storage from[RECV_BATCH];
@@ -298,13 +332,7 @@ static void udp_readable(load_session_t *s) {
     if (n <= 0) return;
     vg_time_t now = vg_bench_now();
     for (int i = 0; i < n && s->rtc; i++) {
-      int64_t rx_rt = 0;
-      for (struct cmsghdr *c = CMSG_FIRSTHDR(&m[i].msg_hdr); c; c = CMSG_NXTHDR(&m[i].msg_hdr, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-          struct timespec ts;
-          memcpy(&ts, CMSG_DATA(c), sizeof ts);
-          rx_rt = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-        }
+      int64_t rx_rt = rx_stamp(&m[i].msg_hdr);
       vg_addr_t a;
       if (s->udp_connected) a = s->selected;
       else if (vg_sockaddr_to_addr((struct sockaddr *)&from[i], VG_TRANSPORT_UDP, &a) < 0) continue;
@@ -329,10 +357,17 @@ static void tcp_readable(load_session_t *s, uint32_t events) {
   }
   tcp_flush(s);
   if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
-  ssize_t n = recv(s->fd, buf, sizeof buf, MSG_DONTWAIT);
+  union {
+    struct cmsghdr h;
+    uint8_t b[CMSG_SPACE(sizeof(struct timespec))];
+  } ctl;
+  struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl,
+                      .msg_controllen = sizeof ctl};
+  ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
     /* RFC 6544: the connection is the path; it is gone. */
-    (void)epoll_ctl(s->run->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+    (void)epoll_ctl(epfd_of(s), EPOLL_CTL_DEL, s->fd, NULL);
     close(s->fd);
     s->fd = -1;
     if (!s->connected) session_fail(s, "the ICE-TCP connection closed");
@@ -340,7 +375,8 @@ static void tcp_readable(load_session_t *s, uint32_t events) {
   }
   if (n < 0) return;
   vg_time_t now = vg_bench_now();
-  int64_t rx_rt = load_now_rt();
+  /* The receive time of the last segment read (tcp(7) SO_TIMESTAMPNS). */
+  int64_t rx_rt = rx_stamp(&mh);
   size_t off = 0;
   while (off < (size_t)n && s->rtc) {
     const uint8_t *fr;
@@ -358,6 +394,16 @@ void load_session_readable(load_session_t *s, uint32_t events) {
   if (s->fd < 0 || !s->rtc) return;
   if (s->tcp) tcp_readable(s, events);
   else udp_readable(s);
+}
+
+void load_sessions_drain_input(load_run_t *run) {
+  struct epoll_event evs[512];
+  int n;
+  do {
+    n = epoll_wait(run->epfd_batch, evs, 512, 0);
+    for (int i = 0; i < n; i++)
+      load_session_readable(&run->s[(uint32_t)evs[i].data.u64], evs[i].events);
+  } while (n == 512);
 }
 
 /* --- lifecycle --------------------------------------------------------------------- */
@@ -488,7 +534,33 @@ int load_session_open(load_run_t *run, load_session_t *s, int idx) {
   return 0;
 }
 
-void load_session_tick(load_session_t *s, vg_time_t now, int64_t now_rt) {
+/* The session's next frame: the speech packet it is at, with the frame's
+ * RTP timestamp, remembered in the ring for its echo. */
+static void send_frame(load_session_t *s, vg_time_t now, bool counting) {
+  load_run_t *run = s->run;
+  uint32_t i = s->frames;
+  load_sent_t *f = &s->ring[i % LOAD_RING];
+  settle(s, f);
+  size_t k = i % run->speech.n;
+  uint32_t ts = frame_ts(s, i);
+  int64_t sent_rt = load_now_rt();
+  if (vg_rtc_send_audio(s->rtc, now, ts, i == 0, run->speech.data + run->speech.off[k],
+                        run->speech.len[k]) != VG_OK)
+    return;
+  *f = (load_sent_t){.sent_rt = sent_rt, .ts = ts, .phase = (uint8_t)run->phase,
+                     .counted = counting && !(run->opt.rebased && i < LOAD_TS_MARK)};
+  if (f->counted) {
+    run->counts[run->phase].sent++;
+    s->unsettled++;
+  }
+  s->frames++;
+  flush(s, now, 0);
+  /* Each session's jitter, once a second, for the hold's percentiles. */
+  if (run->phase == PHASE_HOLD && counting && s->have_transit && s->frames % 50 == 0)
+    hist_add(run->jitter_hist, (int64_t)s->jitter_us);
+}
+
+void load_session_tick(load_session_t *s, vg_time_t now) {
   load_run_t *run = s->run;
   if (s->state == SS_FREE || s->state == SS_CLOSING) return;
   if (!s->connected && !s->failed && now - s->opened_at > VG_SEC(run->opt.connect_timeout_s)) {
@@ -508,28 +580,14 @@ void load_session_tick(load_session_t *s, vg_time_t now, int64_t now_rt) {
     (void)vg_rtc_handle_timeout(s->rtc, now);
     flush(s, now, 0);
   }
-  if (s->state == SS_MEDIA && run->sending && !run->opt.idle) {
-    uint32_t i = s->frames;
-    load_sent_t *f = &s->ring[i % LOAD_RING];
-    settle(s, f);
-    size_t k = i % run->speech.n;
-    uint32_t ts = frame_ts(s, i);
-    int64_t sent_rt = load_now_rt();
-    if (vg_rtc_send_audio(s->rtc, now, ts, i == 0, run->speech.data + run->speech.off[k],
-                          run->speech.len[k]) == VG_OK) {
-      *f = (load_sent_t){.sent_rt = sent_rt, .ts = ts, .phase = (uint8_t)run->phase,
-                         .counted = !(run->opt.transcoded && i < LOAD_TS_MARK)};
-      if (f->counted) run->counts[run->phase].sent++;
-      s->frames++;
-      flush(s, now, 0);
-    }
-    /* Each session's jitter, once a second, for the hold's percentiles. */
-    if (run->phase == PHASE_HOLD && s->have_transit && s->frames % 50 == 0)
-      hist_add(run->jitter_hist, (int64_t)s->jitter_us);
-    if (run->churn_mode && s->frames >= (uint32_t)run->churn_frames) load_session_drain(s, now);
-  }
-  if (s->state == SS_DRAINING && run->churn_mode &&
-      (now >= s->drain_until || s->echoes >= s->frames))
+  /* While draining, frames still go out but do not count: an echo that
+   * buffers (aiortc's jitter buffer holds a few frames) releases the last
+   * counted ones only when more arrive. */
+  bool counting = s->state == SS_MEDIA && run->sending;
+  if ((counting || s->state == SS_DRAINING) && !run->opt.idle) send_frame(s, now, counting);
+  if (counting && run->churn_mode && s->frames >= (uint32_t)run->churn_frames)
+    load_session_drain(s, now);
+  if (s->state == SS_DRAINING && run->churn_mode && (now >= s->drain_until || s->unsettled == 0))
     load_session_close(s);
 }
 
@@ -556,7 +614,7 @@ void load_session_close(load_session_t *s) {
     s->rtc = NULL;
   }
   if (s->fd >= 0) {
-    (void)epoll_ctl(s->run->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+    (void)epoll_ctl(epfd_of(s), EPOLL_CTL_DEL, s->fd, NULL);
     close(s->fd);
     s->fd = -1;
   }

@@ -33,6 +33,7 @@ typedef enum {
   REQ_JANUS_KEEPALIVE,
   REQ_JANUS_DESTROY,
   REQ_AIORTC_OFFER,
+  REQ_AIORTC_CLOSE,
 } req_kind_t;
 
 typedef struct req {
@@ -316,6 +317,20 @@ static void on_janus(load_sig_t *sig, req_t *r, json_t *j) {
   }
 }
 
+/* aiortc: POST {base}/close {"pc": id}, base being the offer URL's
+ * directory (http://IP:PORT/offer -> http://IP:PORT/close). */
+static void aiortc_close(load_sig_t *sig, load_sig_session_t *ss, void *user) {
+  char url[600];
+  const char *slash = strrchr(sig->url, '/');
+  int base = slash && slash > sig->url + 8 ? (int)(slash - sig->url) : (int)strlen(sig->url);
+  snprintf(url, sizeof url, "%.*s/close", base, sig->url);
+  json_t *j = json_pack("{s:s}", "pc", ss->url);
+  size_t len;
+  char *body = j ? json_dump(j, &len) : NULL;
+  if (body) start(sig, ss, user, REQ_AIORTC_CLOSE, "POST", url, "application/json", body, len,
+                  REQ_TIMEOUT_MS);
+}
+
 static void on_done(load_sig_t *sig, req_t *r, CURLcode rc) {
   load_sig_session_t *ss = r->ss;
   void *user = r->user;
@@ -349,13 +364,17 @@ static void on_done(load_sig_t *sig, req_t *r, CURLcode rc) {
   } else if (r->kind == REQ_AIORTC_OFFER) {
     json_t *j = code == 200 ? json_loads(body, 0, NULL) : NULL;
     const char *sdp = json_string_value(json_object_get(j, "sdp"));
+    /* The peer connection's id, for POST /close. */
+    const char *pc = json_string_value(json_object_get(j, "pc"));
+    if (pc) snprintf(ss->url, sizeof ss->url, "%s", pc);
+    if (ss->closing && pc) aiortc_close(sig, ss, user);
     if (sdp) {
       answer(sig, ss, user, sdp, strlen(sdp));
     } else {
       failf(sig, ss, user, "POST returned %ld without an answer: %.100s", code, body);
     }
     json_decref(j);
-  } else if (r->kind == REQ_WHIP_DELETE) {
+  } else if (r->kind == REQ_WHIP_DELETE || r->kind == REQ_AIORTC_CLOSE) {
     /* 200, or 404 when the server ended it first: either way it is gone. */
   } else {
     json_t *j = code == 200 ? json_loads(body, 0, NULL) : NULL;
@@ -476,6 +495,8 @@ void load_sig_close(load_sig_t *sig, load_sig_session_t *ss, void *user) {
   }
   if (sig->target == LOAD_TARGET_WHIP && ss->url[0]) {
     start(sig, ss, user, REQ_WHIP_DELETE, "DELETE", ss->url, NULL, NULL, 0, REQ_TIMEOUT_MS);
+  } else if (sig->target == LOAD_TARGET_AIORTC && ss->url[0]) {
+    aiortc_close(sig, ss, user);
   } else if (sig->target == LOAD_TARGET_JANUS && ss->janus_session) {
     if (ss->poll) req_free(sig, ss->poll); /* no answer is awaited any more */
     ss->poll = NULL;

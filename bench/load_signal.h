@@ -11,8 +11,9 @@
  *                                       "jsep":{offer}}        -> ack
  *                       GET  {url}/S?maxev=1 (long poll)       -> event + jsep answer
  *                       keepalive every 25 s; end: POST {url}/S {"janus":"destroy"}
- *   aiortc  aiortc      POST {url} {"sdp","type":"offer"}      -> {"sdp","type":"answer"}
- *           examples    end: nothing to call (the peer's DTLS close_notify ends it)
+ *   aiortc  aiortc      POST {url} {"sdp","type":"offer"}  -> {"sdp","type":"answer","pc"}
+ *           examples    end: POST {url's directory}/close {"pc"} (bench/aiortc_echo_server.py;
+ *                       without "pc" in the answer, only our DTLS close_notify ends it)
  *
  * The session's connect clock starts at the POST carrying the offer.
  *
@@ -45,7 +46,7 @@ typedef struct {
   vg_time_t answer_at; /* when the answer arrived; -1 before */
   vg_time_t next_keepalive;
   uint64_t janus_session, janus_handle;
-  char url[1024]; /* WHIP: the session's absolute URL (Location) */
+  char url[1024]; /* WHIP: the session's absolute URL (Location); aiortc: "pc" */
   char *offer;   /* owned while the offer waits to be sent (Janus), else NULL */
   size_t offer_len;
   void *poll; /* borrowed: the Janus long poll in flight, else NULL */

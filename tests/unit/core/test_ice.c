@@ -701,6 +701,83 @@ static void test_client_verifies_responses(void) {
   vg_ice_destroy(cli);
 }
 
+/* A full ICE peer in the controlled role (Janus's libnice, aioice) checks
+ * our candidates too: the controlling client answers those checks with a
+ * success signed with its own password (RFC 8445 §7.3), whether they come
+ * before or after its own nomination, and never selects on them. */
+static void test_client_answers_a_full_controlled_peer(void) {
+  vg_ice_t *cli = make_ice(VG_ICE_ROLE_CONTROLLING, 0);
+  CHECK(cli != NULL);
+  vg_addr_t srv = addr("10.0.0.1", 3478);
+  CHECK_EQ(vg_ice_add_remote_candidate(cli, &srv, 100), VG_OK);
+  /* The peer's check: USERNAME "<our ufrag>:<its ufrag>", ICE-CONTROLLED,
+   * signed with our password. */
+  check_spec_t peer = {CLI_UFRAG ":" SRV_UFRAG, CLI_PWD, false, true, 0, 0x6e7f1eff, 0x17};
+  uint8_t buf[1280];
+  vg_stun_msg_t m;
+  vg_addr_t to;
+  CHECK_EQ(send_check(cli, VG_MSEC(1), &srv, &peer), VG_OK);
+  CHECK(pop_response(cli, buf, sizeof buf, &m, &to));
+  CHECK(vg_addr_equal(&to, &srv));
+  CHECK_EQ(m.type, VG_STUN_BINDING_SUCCESS);
+  CHECK(m.txid[0] == 0x17);
+  CHECK(m.has_xor_mapped && vg_addr_equal(&m.xor_mapped, &srv));
+  CHECK_EQ(vg_stun_check_integrity(&m, (const uint8_t *)CLI_PWD, strlen(CLI_PWD)), VG_OK);
+  CHECK_EQ(vg_stun_check_fingerprint(&m), VG_OK);
+  CHECK(vg_ice_selected(cli) == NULL); /* a check does not select: we nominate */
+  CHECK(!drain_events(cli, VG_ICE_EV_SELECTED, NULL));
+
+  /* Our own check and nomination go on as usual in between. */
+  CHECK_EQ(vg_ice_handle_timeout(cli, VG_MSEC(2)), VG_OK);
+  int n = vg_ice_poll_transmit(cli, buf, sizeof buf, &to);
+  CHECK(n > 0 && vg_stun_parse(&m, buf, (size_t)n, NULL) == n && !m.use_candidate);
+  uint8_t resp[256];
+  vg_stun_builder_t b;
+  for (int round = 0; round < 2; round++) {
+    vg_stun_build_begin(&b, resp, sizeof resp, VG_STUN_BINDING_SUCCESS, m.txid);
+    vg_addr_t mapped = addr("10.0.0.2", 40000);
+    vg_stun_add_xor_mapped_address(&b, &mapped);
+    vg_stun_add_message_integrity(&b, srv_pwd(), strlen(SRV_PWD));
+    vg_stun_add_fingerprint(&b);
+    int rn = vg_stun_build_end(&b);
+    /* The peer's retransmitted check arrives between our check and its
+     * response: still answered. */
+    peer.txid_byte = (uint8_t)(0x20 + round);
+    CHECK_EQ(send_check(cli, VG_MSEC(3), &srv, &peer), VG_OK);
+    CHECK_EQ(vg_ice_handle_packet(cli, VG_MSEC(3), &srv, resp, (size_t)rn), VG_OK);
+    CHECK(pop_response(cli, buf, sizeof buf, &m, &to));
+    CHECK(m.type == VG_STUN_BINDING_SUCCESS && m.txid[0] == 0x20 + round);
+    if (round == 0) { /* the nominating check follows */
+      n = vg_ice_poll_transmit(cli, buf, sizeof buf, &to);
+      CHECK(n > 0 && vg_stun_parse(&m, buf, (size_t)n, NULL) == n && m.use_candidate);
+    }
+  }
+  CHECK(vg_ice_selected(cli) && vg_addr_equal(vg_ice_selected(cli), &srv));
+  CHECK(drain_events(cli, VG_ICE_EV_SELECTED, NULL));
+
+  /* A check with our password wrong is refused, unsigned. */
+  check_spec_t bad = peer;
+  bad.pwd = SRV_PWD;
+  CHECK_EQ(send_check(cli, VG_MSEC(4), &srv, &bad), VG_EAUTH);
+  CHECK(pop_response(cli, buf, sizeof buf, &m, &to));
+  CHECK_EQ(m.error_code, VG_STUN_ERR_UNAUTHORIZED);
+  vg_ice_destroy(cli);
+
+  /* RFC 8445 §7.3.1.1: a peer that claims controlling too, with a smaller
+   * tie-breaker than ours, gets 487 and must switch; we stay controlling. */
+  vg_ice_config_t cfg = {.role = VG_ICE_ROLE_CONTROLLING, .local_ufrag = CLI_UFRAG,
+                         .local_pwd = CLI_PWD, .remote_ufrag = SRV_UFRAG,
+                         .remote_pwd = SRV_PWD, .tie_breaker = 0xFFFFFF};
+  CHECK_EQ(vg_ice_create(&cfg, &cli), VG_OK);
+  check_spec_t rival = peer;
+  rival.controlled = false; /* ICE-CONTROLLING 0x9999 */
+  CHECK_EQ(send_check(cli, VG_MSEC(1), &srv, &rival), VG_ESTATE);
+  CHECK(pop_response(cli, buf, sizeof buf, &m, &to));
+  CHECK_EQ(m.type, VG_STUN_BINDING_ERROR);
+  CHECK_EQ(m.error_code, VG_STUN_ERR_ROLE_CONFLICT);
+  vg_ice_destroy(cli);
+}
+
 VGT_MAIN(VGT_CASE(test_lite_answers_check), VGT_CASE(test_lite_rejects_bad_credentials),
          VGT_CASE(test_lite_drops_corrupt_messages),
          VGT_CASE(test_lite_peer_reflexive_use_candidate_selects),
@@ -712,4 +789,5 @@ VGT_MAIN(VGT_CASE(test_lite_answers_check), VGT_CASE(test_lite_rejects_bad_crede
          VGT_CASE(test_lite_without_remote_ufrag), VGT_CASE(test_client_and_lite_connect),
          VGT_CASE(test_client_retransmits_through_loss),
          VGT_CASE(test_client_fails_when_nothing_answers),
-         VGT_CASE(test_client_verifies_responses))
+         VGT_CASE(test_client_verifies_responses),
+         VGT_CASE(test_client_answers_a_full_controlled_peer))
