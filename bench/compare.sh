@@ -13,8 +13,10 @@
 # (a fresh server process for every run):
 #   0. checks with aiortc as the client that the server echoes a tone
 #      (bench/echo_check.py) — a broken set-up stops here;
-#   1. "same": the same N sessions (default 20; --quick 10) held with media
-#      for 20 s (--quick 8 s): CPU per session-second, delay, connect time;
+#   1. "same": the same N sessions (default 10: aiortc needs ~45 ms of CPU
+#      per session-second, so 20 already saturate its one core on a busy
+#      machine) held with media for 30 s (--quick 8 s): CPU per
+#      session-second, delay, connect time;
 #   2. "capacity": more sessions per server, 20 s each, until one is not
 #      held (loss >= 0.1 %, a failed session, or the server died);
 #   3. voxgate only: 1000 sessions for 60 s ("big"; --quick 500 for 15 s); 1000 idle sessions
@@ -57,11 +59,11 @@ done
 # shellcheck disable=SC2034 # STEPS_<server> are read through ${!steps}
 if [ -n "$QUICK" ]; then
   SAME_N=${SAME_N:-10}; SAME_HOLD=8; STEP_HOLD=8
-  STEPS_voxgate="250"; STEPS_janus="100"; STEPS_aiortc="20"
+  STEPS_voxgate="100 250"; STEPS_janus="100"; STEPS_aiortc="20"
   BIG_N=500; BIG_HOLD=15; IDLE_N=500; RUN_N=250; NEW_N=50; CHURN_TOTAL=2000
 else
-  SAME_N=${SAME_N:-20}; SAME_HOLD=20; STEP_HOLD=20
-  STEPS_voxgate="250 500"; STEPS_janus="100 250 500"; STEPS_aiortc="10 40 80"
+  SAME_N=${SAME_N:-10}; SAME_HOLD=30; STEP_HOLD=20
+  STEPS_voxgate="100 250 500"; STEPS_janus="100 250 500"; STEPS_aiortc="20 40"
   BIG_N=1000; BIG_HOLD=60; IDLE_N=1000; RUN_N=500; NEW_N=100; CHURN_TOTAL=10000
 fi
 
@@ -91,6 +93,14 @@ trap 'exit 130' INT TERM
 cmp_net_up
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg | tr ' ' /; }
+# udp_drops NS: datagrams the kernel dropped in NS because a socket's
+# receive buffer was full (Udp RcvbufErrors of /proc/net/snmp, per
+# namespace): tells whether a loss happened at the server or the generator.
+udp_drops() {
+  # shellcheck disable=SC2016 # awk's own $i
+  ip netns exec "$1" awk '/^Udp:/ { if (h) { for (i = 1; i <= NF; i++) if (n[i] == "RcvbufErrors") print $i }
+                                    else { for (i = 1; i <= NF; i++) n[i] = $i; h = 1 } }' /proc/net/snmp
+}
 
 echo "compare: $(nproc) cores, load average $(loadavg); Janus $(dpkg-query -W -f='${Version}' janus)," \
   "aiortc $(dpkg-query -W -f='${Version}' python3-aiortc); logs and results in $OUT"
@@ -101,15 +111,17 @@ echo "compare: $(nproc) cores, load average $(loadavg); Janus $(dpkg-query -W -f
 run_load() {
   local server=$1 step=$2 n=$3
   shift 3
-  local log=$OUT/$server-$step-$n rc=0 la0 alive=1
+  local log=$OUT/$server-$step-$n rc=0 la0 alive=1 srv0 cli0
   la0=$(loadavg)
+  srv0=$(udp_drops "$CMP_SRV_NS") cli0=$(udp_drops "$CMP_CLI_NS")
   # the longest a run may take: ramp, hold, close, plus a margin
   cmp_cli timeout 600 "$BUILD/voxgate_load" --url "$CMP_URL" --target "$CMP_TARGET" \
     --bind "$CMP_CLI_IP" --server-pid "$CMP_PID" --sessions "$n" "$@" \
     >"$log.out" 2>"$log.err" || rc=$?
   kill -0 "$CMP_PID" 2>/dev/null || alive=0
   /usr/bin/python3 "$ROOT/bench/compare_report.py" record "$RESULTS" "$server" "$step" "$n" \
-    "$rc" "$alive" "$la0" "$(loadavg)" "$log.out" --sessions "$n" "$@"
+    "$rc" "$alive" "$la0" "$(loadavg)" $(($(udp_drops "$CMP_SRV_NS") - srv0)) \
+    $(($(udp_drops "$CMP_CLI_NS") - cli0)) "$log.out" --sessions "$n" "$@"
   /usr/bin/python3 "$ROOT/bench/compare_report.py" held "$RESULTS"
 }
 
@@ -154,6 +166,7 @@ for server in $ONLY; do
     fresh voxgate
     hold=$((RUN_N / 100 + NEW_N / 20 + 25))
     la0=$(loadavg)
+    srv0=$(udp_drops "$CMP_SRV_NS") cli0=$(udp_drops "$CMP_CLI_NS")
     # ($! is the generator itself: `ip netns exec` execs it)
     ip netns exec "$CMP_CLI_NS" "$BUILD/voxgate_load" --url "$CMP_URL" --target whip --bind "$CMP_CLI_IP" \
       --server-pid "$CMP_PID" --sessions "$RUN_N" --ramp 100 --hold "$hold" \
@@ -169,10 +182,12 @@ for server in $ONLY; do
     rc=0
     wait "$HOLDER_PID" || rc=$?
     HOLDER_PID=""
+    drops_srv=$(udp_drops "$CMP_SRV_NS") drops_cli=$(udp_drops "$CMP_CLI_NS")
     alive=1
     kill -0 "$CMP_PID" 2>/dev/null || alive=0
     /usr/bin/python3 "$ROOT/bench/compare_report.py" record "$RESULTS" voxgate running "$RUN_N" \
-      "$rc" "$alive" "$la0" "$(loadavg)" "$OUT/voxgate-running-$RUN_N.out" \
+      "$rc" "$alive" "$la0" "$(loadavg)" "$((drops_srv - srv0))" "$((drops_cli - cli0))" \
+      "$OUT/voxgate-running-$RUN_N.out" \
       --sessions "$RUN_N" --ramp 100 --hold "$hold"
   fi
   cmp_stop

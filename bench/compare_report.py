@@ -2,7 +2,7 @@
 """The bookkeeping of bench/compare.sh: one JSON record per load-generator
 run, and the table and targets made from them.
 
-  compare_report.py record FILE SERVER STEP N RC ALIVE LA0 LA1 OUT ARGS...
+  compare_report.py record FILE SERVER STEP N RC ALIVE LA0 LA1 DSRV DCLI OUT ARGS...
       reads the last `LOAD_RESULT {json}` line of OUT (the generator's
       stdout), appends one record to FILE (JSON lines) and prints one
       progress line. A run without a LOAD_RESULT line is recorded with
@@ -52,8 +52,8 @@ def fmt(x, nd=1):
 
 
 def record(argv):
-    path, server, step, n, rc, alive, la0, la1, out = argv[:9]
-    args = argv[9:]
+    path, server, step, n, rc, alive, la0, la1, dsrv, dcli, out = argv[:11]
+    args = argv[11:]
     result = None
     with open(out, errors="replace") as f:
         for line in f:
@@ -63,7 +63,8 @@ def record(argv):
                 except ValueError:
                     result = None
     rec = {"server": server, "step": step, "n": int(n), "rc": int(rc), "alive": alive == "1",
-           "loadavg": [la0, la1], "args": args, "result": result}
+           "loadavg": [la0, la1], "udp_rcvbuf_drops": {"server_ns": int(dsrv), "client_ns": int(dcli)},
+           "args": args, "result": result}
     with open(path, "a") as f:
         f.write(json.dumps(rec) + "\n")
     r = result or {}
@@ -73,6 +74,7 @@ def record(argv):
           f" connect p50/p95 {fmt(get(r, 'connect_ms', 'p50'))}/{fmt(get(r, 'connect_ms', 'p95'))} ms"
           f" cpu {fmt(get(r, 'server', 'cpu_ms_per_session_s'), 3)} ms/sess-s"
           f" rss {fmt(get(r, 'server', 'rss_kb_per_session'))} KB/sess"
+          f" udp drops srv/cli {dsrv}/{dcli}"
           f" [{'held' if held(rec) else 'NOT held'}; rc {rc}; load {la1}]", flush=True)
 
 
@@ -111,9 +113,11 @@ def report(argv):
                      fmt(get(r, "server", "cpu_ms_per_session_s"), 3),
                      fmt(get(r, "server", "rss_kb_per_session")),
                      fmt(r.get("loadgen_cpu_s"), 1),
+                     "{server_ns}/{client_ns}".format(**rec.get("udp_rcvbuf_drops",
+                                                              {"server_ns": "-", "client_ns": "-"})),
                      "yes" if held(rec) else "NO", rec["loadavg"][1]])
     table(["server", "step", "N", "conn/failed", "loss %", "rtt p50 / p99 ms", "connect p50 / p95 ms",
-           "CPU ms/sess-s", "RSS KB/sess", "loadgen CPU s", "held", "load"], rows)
+           "CPU ms/sess-s", "RSS KB/sess", "loadgen CPU s", "UDP drops srv/cli", "held", "load"], rows)
 
     same = {rec["server"]: rec for rec in runs if rec["step"] == "same"}
     summary = {}
@@ -130,8 +134,10 @@ def report(argv):
                 if any(n > max(ok) for n in bad) else f"{max(ok)}"
         else:
             cap = f"< {min(bad)}"
-        # RSS per session from the largest held run (more sessions, less noise)
-        big = max((rec for rec in mine if held(rec)), key=lambda x: x["n"], default=None)
+        # RSS per session from the largest run with every session connected
+        # (more sessions, less noise; loss does not change the memory)
+        big = max((rec for rec in mine if get(rec, "result", "sessions_connected") == rec["n"]),
+                  key=lambda x: x["n"], default=None)
         sr = (same.get(s) or {}).get("result") or {}
         summary[s] = {
             "cap": cap,
@@ -143,7 +149,7 @@ def report(argv):
         }
     n_same = next(iter(same.values()))["n"] if same else "?"
     print(f"\nSummary (CPU, delay and connect at the same N = {n_same} for all; "
-          "RSS per session from each server's largest held run, N in brackets):")
+          "RSS per session from each server's largest run with all connected, N in brackets):")
     rows = []
     for s, v in summary.items():
         rows.append([s, v["cap"], fmt(v["cpu"], 3),
@@ -164,6 +170,23 @@ def report(argv):
           "; voxgate/aiortc: " +
           (f"{1 / ratios['aiortc']:.4f} (aiortc uses {ratios['aiortc']:.1f}x voxgate's)"
            if ratios["aiortc"] else "-"))
+
+    # The same ratio at every other N both servers ran with all sessions
+    # connected (the CPU per session falls with N where a server batches).
+    def cpu_at(server):
+        out = {}
+        for rec in runs:
+            if rec["server"] == server and rec["step"] in ("same", "capacity", "big") \
+                    and get(rec, "result", "sessions_connected") == rec["n"]:
+                out[rec["n"]] = get(rec, "result", "server", "cpu_ms_per_session_s")
+        return out
+    vat = cpu_at("voxgate")
+    for other in ("janus", "aiortc"):
+        oat = cpu_at(other)
+        common = [n for n in sorted(set(vat) & set(oat)) if vat[n] and oat[n]]
+        if common:
+            print(f"  {other} CPU per session / voxgate's at each N both ran: " +
+                  ", ".join(f"N={n}: {oat[n] / vat[n]:.1f}x" for n in common))
 
     targets = []
     targets.append(("CPU per echo session >= 2x less than Janus",
