@@ -139,6 +139,10 @@ static int parse_args(int argc, char **argv, load_opts_t *o) {
     fprintf(stderr, "voxgate_load: --sessions, --ramp and --connect-timeout must be positive\n");
     return -1;
   }
+  if (o->idle && o->churn) {
+    fprintf(stderr, "voxgate_load: --churn sessions exchange frames; it cannot be --idle\n");
+    return -1;
+  }
   o->rebased = rebased >= 0 ? rebased : o->target != LOAD_TARGET_WHIP;
   return 0;
 }
@@ -297,8 +301,12 @@ static void run_for(loop_t *l, vg_time_t until, bool opening, bool stoppable, co
         uint64_t ticks = 0;
         if (read(l->timer_fd, &ticks, sizeof ticks) != sizeof ticks) ticks = 0;
         vg_time_t tnow = vg_bench_now();
-        /* A late wake-up runs every slot it missed, up to one interval. */
+        /* A late wake-up runs every slot it missed, up to one interval;
+         * beyond that, frames were not sent (the machine is too busy for
+         * the generator): counted, and reported. */
         for (uint64_t k = 0; k < ticks && k < LOAD_SLOTS; k++) on_slot(l, tnow);
+        if (ticks > LOAD_SLOTS) run->skipped_slots += ticks - LOAD_SLOTS;
+        if (ticks > 1) run->late_ticks++;
         if (opening && !stop_requested) ramp(l, tnow);
         progress(l, tnow, what);
       }
@@ -355,11 +363,12 @@ static double loss_pct(const load_counts_t *c) {
 }
 
 static json_t *counts_json(const load_counts_t *c) {
-  return json_pack("{s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:{s:f,s:f,s:f}}", "packets_sent",
+  return json_pack("{s:I,s:I,s:f,s:I,s:I,s:I,s:I,s:I,s:{s:f,s:f,s:f}}", "packets_sent",
                    (json_int_t)c->sent, "packets_received", (json_int_t)c->received, "loss_pct",
                    loss_pct(c), "reordered", (json_int_t)c->reordered, "duplicates",
                    (json_int_t)c->duplicates, "late", (json_int_t)c->late, "unmatched",
-                   (json_int_t)c->unmatched, "rtt_ms", "p50", hist_pct(c->rtt, c->received, 50),
+                   (json_int_t)c->unmatched, "altered", (json_int_t)c->altered, "rtt_ms", "p50",
+                   hist_pct(c->rtt, c->received, 50),
                    "p99", hist_pct(c->rtt, c->received, 99), "max", hist_max(c->rtt));
 }
 
@@ -375,94 +384,137 @@ typedef struct {
   double wall_s;
 } figures_t;
 
-static void report(const load_run_t *run, const figures_t *fg) {
+/* What the summary and the JSON both print, derived once. */
+typedef struct {
+  bool held;               /* a hold with media: the main figures are its own */
+  const load_counts_t *c;  /* the main figures */
+  int requested;
+  double c50, c95, c99, cmax; /* connect ms; -1 without any */
+  double jit99, cpu_hold, per_sess, rss_per;
+  double la[3];
+  const char *first_err;
+} summary_t;
+
+static summary_t summarise(load_run_t *run, const figures_t *fg) {
   const load_opts_t *o = &run->opt;
-  bool held = !run->churn_mode && o->hold_s > 0;
-  const load_counts_t *main_c = &run->counts[held ? PHASE_HOLD : PHASE_RAMP];
-  int requested = run->churn_mode ? o->churn : o->sessions;
+  summary_t m = {.held = !run->churn_mode && o->hold_s > 0, .la = {-1, -1, -1}};
+  m.c = &run->counts[m.held ? PHASE_HOLD : PHASE_RAMP];
+  m.requested = run->churn_mode ? o->churn : o->sessions;
   double *cm = run->connect_ms;
   size_t nc = run->n_connect;
-  if (nc) qsort(cm, nc, sizeof *cm, vg_bench_cmp_double);
-  double c50 = nc ? vg_bench_percentile(cm, nc, 50) : -1, c95 = nc ? vg_bench_percentile(cm, nc, 95) : -1,
-         c99 = nc ? vg_bench_percentile(cm, nc, 99) : -1, cmax = nc ? cm[nc - 1] : -1;
-  double jit99 = hist_pct(run->jitter_hist, hist_total(run->jitter_hist), 99);
-  double cpu_hold = fg->end.cpu_s >= 0 && fg->connected.cpu_s >= 0 ? fg->end.cpu_s - fg->connected.cpu_s : -1;
-  double per_sess = cpu_hold >= 0 && run->connected && fg->hold_s > 0
-                        ? cpu_hold * 1e3 / run->connected / fg->hold_s : -1;
-  double rss_per = fg->connected.rss_kb >= 0 && run->connected
-                       ? (double)(fg->connected.rss_kb - fg->start.rss_kb) / run->connected : -1;
-  double la[3] = {-1, -1, -1};
+  m.c50 = m.c95 = m.c99 = m.cmax = -1;
+  if (nc) {
+    qsort(cm, nc, sizeof *cm, vg_bench_cmp_double);
+    m.c50 = vg_bench_percentile(cm, nc, 50);
+    m.c95 = vg_bench_percentile(cm, nc, 95);
+    m.c99 = vg_bench_percentile(cm, nc, 99);
+    m.cmax = cm[nc - 1];
+  }
+  m.jit99 = hist_pct(run->jitter_hist, hist_total(run->jitter_hist), 99);
+  m.cpu_hold = fg->end.cpu_s >= 0 && fg->connected.cpu_s >= 0 ? fg->end.cpu_s - fg->connected.cpu_s
+                                                              : -1;
+  m.per_sess = m.cpu_hold >= 0 && run->connected && fg->hold_s > 0
+                   ? m.cpu_hold * 1e3 / run->connected / fg->hold_s
+                   : -1;
+  m.rss_per = fg->connected.rss_kb >= 0 && run->connected
+                  ? (double)(fg->connected.rss_kb - fg->start.rss_kb) / run->connected
+                  : -1;
   FILE *f = fopen("/proc/loadavg", "r");
   if (f) {
-    if (fscanf(f, "%lf %lf %lf", &la[0], &la[1], &la[2]) != 3) la[0] = -1;
+    if (fscanf(f, "%lf %lf %lf", &m.la[0], &m.la[1], &m.la[2]) != 3) m.la[0] = -1;
     fclose(f);
   }
-  const char *first_err = NULL;
-  for (int i = 0; i < o->sessions && !first_err; i++)
-    if (run->s[i].why[0]) first_err = run->s[i].why;
+  for (int i = 0; i < o->sessions && !m.first_err; i++)
+    if (run->s[i].why[0]) m.first_err = run->s[i].why;
+  return m;
+}
 
-  printf("voxgate_load: %s %s, %s, %d sessions%s%s\n", target_name(o->target),
-         o->tcp ? "ICE-TCP" : "UDP", run->churn_mode ? "churn" : o->idle ? "idle" : "echo",
-         requested, run->churn_mode ? " in all, at most " : "", "");
-  if (run->churn_mode) printf("  %d at a time\n", o->sessions);
-  printf("  connected %d, failed %d; connect (offer -> %s) ms p50 %.1f p95 %.1f p99 %.1f max %.1f\n",
-         run->connected, run->failed, o->idle ? "DTLS up" : "first echo", c50, c95, c99, cmax);
+static void print_summary(const load_run_t *run, const figures_t *fg, const summary_t *m) {
+  const load_opts_t *o = &run->opt;
+  const load_counts_t *c = m->c;
+  printf("voxgate_load: %s %s, %s, %d sessions", target_name(o->target), o->tcp ? "ICE-TCP" : "UDP",
+         run->churn_mode ? "churn" : o->idle ? "idle" : "echo", m->requested);
+  if (run->churn_mode) printf(", %d at a time", o->sessions);
+  printf("\n  connected %d, failed %d; connect (offer -> %s) ms p50 %.1f p95 %.1f p99 %.1f max %.1f\n",
+         run->connected, run->failed, o->idle ? "DTLS up" : "first echo", m->c50, m->c95, m->c99,
+         m->cmax);
   if (!o->idle)
-    printf("  %s: sent %llu, echoed %llu, lost %llu (%.3f %%), reordered %llu, duplicates %llu, late %llu\n"
-           "  RTT ms p50 %.2f p99 %.2f max %.2f; jitter (RFC 3550, per session) p99 %.2f ms\n",
-           held ? "hold" : "all", (unsigned long long)main_c->sent,
-           (unsigned long long)main_c->received, (unsigned long long)main_c->lost, loss_pct(main_c),
-           (unsigned long long)main_c->reordered, (unsigned long long)main_c->duplicates,
-           (unsigned long long)main_c->late, hist_pct(main_c->rtt, main_c->received, 50),
-           hist_pct(main_c->rtt, main_c->received, 99), hist_max(main_c->rtt), jit99);
-  if (held && !o->idle) {
+    printf("  %s: sent %llu, echoed %llu, lost %llu (%.3f %%), reordered %llu, duplicates %llu,"
+           " late %llu, altered %llu\n  RTT ms p50 %.2f p99 %.2f max %.2f; jitter (RFC 3550, per"
+           " session) p99 %.2f ms\n",
+           m->held ? "hold" : "all", (unsigned long long)c->sent, (unsigned long long)c->received,
+           (unsigned long long)c->lost, loss_pct(c), (unsigned long long)c->reordered,
+           (unsigned long long)c->duplicates, (unsigned long long)c->late,
+           (unsigned long long)c->altered,
+           hist_pct(c->rtt, c->received, 50), hist_pct(c->rtt, c->received, 99), hist_max(c->rtt),
+           m->jit99);
+  if (m->held && !o->idle) {
     const load_counts_t *r = &run->counts[PHASE_RAMP];
     printf("  ramp: sent %llu, lost %llu (%.3f %%), RTT ms p50 %.2f p99 %.2f\n",
            (unsigned long long)r->sent, (unsigned long long)r->lost, loss_pct(r),
            hist_pct(r->rtt, r->received, 50), hist_pct(r->rtt, r->received, 99));
   }
+  const char *span = run->churn_mode ? "churn" : "hold";
   if (o->server_pid)
-    printf("  server: CPU %.2f s over %.1f s of hold = %.3f ms per session-second; RSS kB start %ld"
+    printf("  server: CPU %.2f s over %.1f s of %s = %.3f ms per session-second; RSS kB start %ld"
            " connected %ld end %ld after %ld (%.1f kB per session); fds start %ld after %ld\n",
-           cpu_hold, fg->hold_s, per_sess, fg->start.rss_kb, fg->connected.rss_kb, fg->end.rss_kb,
-           fg->after.rss_kb, rss_per, fg->start.fds, fg->after.fds);
-  printf("  generator: CPU %.2f s over the hold (%.0f %% of a core), %.2f s in all over %.1f s;"
+           m->cpu_hold, fg->hold_s, span, m->per_sess, fg->start.rss_kb, fg->connected.rss_kb,
+           fg->end.rss_kb, fg->after.rss_kb, m->rss_per, fg->start.fds, fg->after.fds);
+  printf("  generator: CPU %.2f s over the %s (%.0f %% of a core), %.2f s in all over %.1f s;"
          " load average %.2f %.2f %.2f\n",
-         fg->gen_cpu_s, fg->hold_s > 0 ? 100.0 * fg->gen_cpu_s / fg->hold_s : 0, fg->gen_cpu_total_s,
-         fg->wall_s, la[0], la[1], la[2]);
-  if (first_err) printf("  first error: %s\n", first_err);
+         fg->gen_cpu_s, span, fg->hold_s > 0 ? 100.0 * fg->gen_cpu_s / fg->hold_s : 0,
+         fg->gen_cpu_total_s, fg->wall_s, m->la[0], m->la[1], m->la[2]);
+  printf("  generator woke late (> %d ms) %llu times; %llu slots (%.1f s of frames) skipped%s\n",
+         (int)(LOAD_FRAME_INTERVAL / LOAD_SLOTS / 1000), (unsigned long long)run->late_ticks,
+         (unsigned long long)run->skipped_slots,
+         (double)run->skipped_slots * LOAD_FRAME_INTERVAL / LOAD_SLOTS / 1e6,
+         run->skipped_slots ? ": the machine was too busy for it" : "");
+  if (m->first_err) printf("  first error: %s\n", m->first_err);
+}
 
-  json_t *j = counts_json(main_c);
-  json_object_update_new(j, json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:{s:f,s:f,s:f,s:f},s:f,s:f}", "target",
-                                  target_name(o->target), "transport", o->tcp ? "tcp" : "udp",
-                                  "mode", run->churn_mode ? "churn" : o->idle ? "idle" : "echo",
-                                  "sessions_requested", requested, "sessions_connected",
-                                  run->connected, "sessions_failed", run->failed, "connect_ms",
-                                  "p50", c50, "p95", c95, "p99", c99, "max", cmax, "jitter_ms_p99",
-                                  jit99, "hold_s", fg->hold_s));
-  if (held) json_object_set_new(j, "ramp", counts_json(&run->counts[PHASE_RAMP]));
+static json_t *result_json(const load_run_t *run, const figures_t *fg, const summary_t *m) {
+  const load_opts_t *o = &run->opt;
+  json_t *j = counts_json(m->c);
+  json_object_update_new(
+      j, json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:{s:f,s:f,s:f,s:f},s:f,s:f}", "target",
+                   target_name(o->target), "transport", o->tcp ? "tcp" : "udp", "mode",
+                   run->churn_mode ? "churn" : o->idle ? "idle" : "echo", "sessions_requested",
+                   m->requested, "sessions_connected", run->connected, "sessions_failed",
+                   run->failed, "connect_ms", "p50", m->c50, "p95", m->c95, "p99", m->c99, "max",
+                   m->cmax, "jitter_ms_p99", m->jit99, "hold_s", fg->hold_s));
+  if (m->held) json_object_set_new(j, "ramp", counts_json(&run->counts[PHASE_RAMP]));
   json_object_set_new(
       j, "server",
-      json_pack("{s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "cpu_s_hold", cpu_hold,
-                "cpu_ms_per_session_s", per_sess, "rss_kb_start", (json_int_t)fg->start.rss_kb,
+      json_pack("{s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "cpu_s_hold", m->cpu_hold,
+                "cpu_ms_per_session_s", m->per_sess, "rss_kb_start", (json_int_t)fg->start.rss_kb,
                 "rss_kb_connected", (json_int_t)fg->connected.rss_kb, "rss_kb_end",
                 (json_int_t)fg->end.rss_kb, "rss_kb_after", (json_int_t)fg->after.rss_kb,
                 "fds_start", (json_int_t)fg->start.fds, "fds_after", (json_int_t)fg->after.fds,
-                "rss_kb_per_session", rss_per));
+                "rss_kb_per_session", m->rss_per));
   json_object_set_new(j, "loadgen_cpu_s", json_real(fg->gen_cpu_s));
   json_object_set_new(j, "loadgen_cpu_total_s", json_real(fg->gen_cpu_total_s));
-  json_object_set_new(j, "loadavg", json_pack("[f,f,f]", la[0], la[1], la[2]));
-  json_object_set_new(j, "first_error", first_err ? json_string(first_err) : json_null());
-  char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6));
+  json_object_set_new(j, "loadgen_late_ticks", json_integer((json_int_t)run->late_ticks));
+  json_object_set_new(j, "loadgen_skipped_slots", json_integer((json_int_t)run->skipped_slots));
+  json_object_set_new(j, "loadavg", json_pack("[f,f,f]", m->la[0], m->la[1], m->la[2]));
+  json_object_set_new(j, "first_error", m->first_err ? json_string(m->first_err) : json_null());
+  return j;
+}
+
+/* The human summary, then `LOAD_RESULT {json}` (and --json FILE). */
+static void report(load_run_t *run, const figures_t *fg) {
+  summary_t m = summarise(run, fg);
+  print_summary(run, fg, &m);
+  json_t *j = result_json(run, fg, &m);
+  char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
   if (s) {
     printf("LOAD_RESULT %s\n", s);
-    if (o->json_path) {
-      FILE *jf = fopen(o->json_path, "w");
+    if (run->opt.json_path) {
+      FILE *jf = fopen(run->opt.json_path, "w");
       if (jf) {
         fprintf(jf, "%s\n", s);
         fclose(jf);
       } else {
-        fprintf(stderr, "voxgate_load: cannot write %s: %s\n", o->json_path, strerror(errno));
+        fprintf(stderr, "voxgate_load: cannot write %s: %s\n", run->opt.json_path, strerror(errno));
       }
     }
   }

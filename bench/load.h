@@ -51,6 +51,7 @@ typedef enum { PHASE_RAMP = 0, PHASE_HOLD = 1, PHASE_COUNT } load_phase_t;
 
 typedef struct {
   uint64_t sent, received, lost, reordered, duplicates, late, unmatched;
+  uint64_t altered; /* echoes whose payload differs from what was sent (not aiortc) */
   uint32_t *rtt; /* owned: LOAD_HIST_BINS counts of round trips (+1 overflow) */
 } load_counts_t;
 
@@ -150,6 +151,8 @@ typedef struct load_run {
   size_t n_connect, cap_connect;
   int opened, connected, failed, closed;
   int churn_frames; /* frames a churn session sends before it closes */
+  uint64_t late_ticks;    /* timer wake-ups that found more than one slot due */
+  uint64_t skipped_slots; /* slots not run: over one interval late */
 } load_run_t;
 
 /* load_media.c: one session's media. */

@@ -11,6 +11,8 @@
 # Environment:
 #   VG_BENCH_BUILD=DIR     build directory (default build/release)
 #   VG_LOAD_SERVER_ARGS    extra voxgate options
+#   VG_LOAD_SERVER_WRAP    a command prefix for the server (e.g. "env VAR=...")
+#   VG_LOAD_SERVER_BIN     another voxgate binary (e.g. a sanitizer build)
 #   VG_LOAD_PERF=FILE      record the server with `perf record -g` during the
 #                          run and write `perf report` top symbols to FILE
 # Needs root (ip netns).
@@ -43,13 +45,13 @@ vg_ns_up "$CNS"
 ip link add vgl0 netns "$CNS" type veth peer name vgl1 netns "$SNS"
 ip -n "$CNS" addr add 10.77.7.1/24 dev vgl0
 ip -n "$SNS" addr add 10.77.7.2/24 dev vgl1
-ip -n "$CNS" link set vgl0 up
-ip -n "$SNS" link set vgl1 up
+ip -n "$CNS" link set vgl0 txqueuelen 10000 up
+ip -n "$SNS" link set vgl1 txqueuelen 10000 up
 
 LOG="$BUILD/load-server.log"
 ulimit -n "$(ulimit -Hn)" # a TCP connection per ICE-TCP session
 # shellcheck disable=SC2086
-ip netns exec "$SNS" "$BUILD/voxgate" --port "$PORT" --bind 10.77.7.2 --log-level warn \
+ip netns exec "$SNS" ${VG_LOAD_SERVER_WRAP:-} "${VG_LOAD_SERVER_BIN:-$BUILD/voxgate}" --port "$PORT" --bind 10.77.7.2 --log-level warn \
   --max-sessions 5000 ${VG_LOAD_SERVER_ARGS:-} >"$LOG" 2>&1 &
 SERVER_PID=$! # vg_ns_down stops it
 for _ in $(seq 100); do

@@ -110,7 +110,9 @@ static void move_to_batch(load_session_t *s) {
   if (s->batched || s->fd < 0) return;
   (void)epoll_ctl(s->run->epfd, EPOLL_CTL_DEL, s->fd, NULL);
   s->batched = true;
-  uint32_t ev = EPOLLIN;
+  /* Edge-triggered for UDP: udp_readable drains the socket, so epoll need
+   * not poll it again for readiness that is already handled. */
+  uint32_t ev = s->tcp ? EPOLLIN : EPOLLIN | EPOLLET;
   if (s->tcp && (s->tcp->out_len || !s->tcp->connected)) ev |= EPOLLOUT;
   watch(s, ev, EPOLL_CTL_ADD);
 }
@@ -235,6 +237,13 @@ static void on_echo(load_session_t *s, const vg_rtc_event_t *ev, int64_t rx_rt, 
   if (!f->counted) return;
   s->unsettled--;
   c->received++;
+  /* An echo that does not transcode returns our bytes: check them. */
+  if (run->opt.target != LOAD_TARGET_AIORTC) {
+    size_t k = idx % run->speech.n;
+    if (ev->u.audio.payload_len != run->speech.len[k] ||
+        memcmp(ev->u.audio.payload, run->speech.data + run->speech.off[k], run->speech.len[k]) != 0)
+      c->altered++;
+  }
   hist_add(c->rtt, rtt);
   if (idx + 1 < s->hi_echo) c->reordered++;
   else s->hi_echo = idx + 1;
@@ -350,6 +359,9 @@ static void tcp_readable(load_session_t *s, uint32_t events) {
     int err = 0;
     socklen_t el = sizeof err;
     if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
+      (void)epoll_ctl(epfd_of(s), EPOLL_CTL_DEL, s->fd, NULL);
+      close(s->fd);
+      s->fd = -1;
       session_fail(s, "ICE-TCP connection refused");
       return;
     }

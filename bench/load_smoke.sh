@@ -2,7 +2,8 @@
 # ctest smoke run of the load generator: the built voxgate in a fresh
 # network namespace with only `lo`, 20 concurrent echo sessions held for
 # 3 s over UDP and then over ICE-TCP; fails unless every session connects,
-# every frame comes back (0 % loss) and no echo is unmatched.
+# every frame comes back (0 % loss), byte for byte, and no echo is
+# unmatched or duplicated.
 #   bench/load_smoke.sh BUILD_DIR
 # Exits 77 (ctest: skipped) when not root, as network namespaces need it.
 set -euo pipefail
@@ -24,7 +25,7 @@ for transport in udp tcp; do
   cat "$OUT"
   line=$(grep '^LOAD_RESULT ' "$OUT" || true)
   for want in '"sessions_connected":20' '"sessions_failed":0' '"loss_pct":0.0' \
-    '"unmatched":0' '"duplicates":0'; do
+    '"unmatched":0' '"duplicates":0' '"altered":0'; do
     case "$line" in
       *"$want"*) ;;
       *) echo "load_smoke ($transport): expected $want"; rc=1 ;;

@@ -4,7 +4,7 @@
 #   scripts/deps.sh test    that plus what the test suite, fuzzers and bench/ need
 #   scripts/deps.sh bench   the build plus what bench/ needs (libcurl)
 set -eu
-BUILD="build-essential cmake pkg-config libssl-dev libsrtp2-dev libuv1-dev libhttp-parser-dev libjansson-dev libopus-dev libwslay-dev libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us"
+BUILD="build-essential cmake pkg-config libssl-dev libsrtp2-dev libuv1-dev libhttp-parser-dev libjansson-dev libopus-dev libsoxr-dev libwslay-dev libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us"
 TEST="clang libclang-rt-14-dev openssl pocketsphinx-testdata flite sox python3-websockets"
 BENCH="libcurl4-openssl-dev iproute2"
 case "${1:-build}" in

@@ -17,6 +17,8 @@ tests/e2e/echo_browser.sh build/test
 tests/e2e/echo_aiortc.sh build/test
 tests/e2e/reachability.sh build/test --quick
 tests/e2e/transcribe_browser.sh build/test
-# Reached only when all five suites passed (set -e): ctest, browser echo,
-# aiortc, reachability, browser transcription.
-echo "voxgate: 5 passed, 0 failed"
+tests/e2e/ws_fallback.sh build/test
+# Reached only when all six suites passed (set -e): ctest, browser echo,
+# aiortc, reachability, browser transcription, the WebSocket fallback
+# behind an HTTP-only proxy.
+echo "voxgate: 6 passed, 0 failed"

@@ -4,6 +4,16 @@
 // <session>/events). Plain script, no framework, no build step, nothing
 // loaded from elsewhere.
 //
+// WebRTC first; where it cannot get through (an HTTP-only proxy, a PaaS
+// router that forwards one HTTP port) the page switches by itself to the
+// WebSocket audio path, /ws/audio (ws_audio.js): when ICE has not connected
+// within the fallback time (X-Voxgate-Fallback-Ms in the WHIP answer,
+// default 2 s; ?fallback_ms=N overrides), when ICE fails, or when the offer
+// POST fails. The peer connection is closed and the WHIP session DELETEd
+// before the WebSocket opens: one session on the server at a time.
+// ?transport=ws goes straight to the WebSocket, ?transport=webrtc never
+// leaves WebRTC; ?codec=pcm16 sends PCM even where WebCodecs has Opus.
+//
 // One session at a time. The Start/Stop button flips the page's state
 // synchronously on every click, so one click always suffices; the network
 // work of an attempt that was stopped finishes in the background (an
@@ -18,6 +28,15 @@
   // ?raw=1: no browser voice processing at all (the tests compare the
   // echoed audio with the file fed to the fake microphone).
   const RAW = params.get('raw') === '1';
+  // ?transport=ws | webrtc: only that transport (default: WebRTC, then the
+  // WebSocket when WebRTC does not connect).
+  const TRANSPORT = ['ws', 'webrtc'].includes(params.get('transport')) ? params.get('transport') : null;
+  // ?codec=opus | pcm16: the WebSocket path's codec (default: Opus where
+  // the browser has a WebCodecs Opus encoder, else PCM).
+  const CODEC = ['opus', 'pcm16'].includes(params.get('codec')) ? params.get('codec') : null;
+  // ?fallback_ms=N: how long ICE may take before the WebSocket takes over;
+  // overrides the server's X-Voxgate-Fallback-Ms.
+  const FALLBACK_MS_PARAM = /^\d+$/.test(params.get('fallback_ms') || '') ? Number(params.get('fallback_ms')) : null;
 
   const KEY = {
     mode: 'voxgate.mode',
@@ -41,7 +60,18 @@
   // Transcribe mode sends nothing back; its last phase is the event stream
   // (the transcript's channel) being open.
   const PHASES_TRANSCRIBE = [...PHASES.slice(0, -1), ['events', 'Transcript stream open']];
-  const phasesOf = (mode) => (mode === 'transcribe' ? PHASES_TRANSCRIBE : PHASES);
+  // On the WebSocket path: what the WebRTC attempt got to, then the switch.
+  const PHASES_WS = [
+    ['fallback', 'Switched to WebSocket'],
+    ['ws', 'WebSocket open'],
+    ['ready', 'Server ready'],
+  ];
+  function phasesOf(mode, s = null) {
+    const last = mode === 'transcribe' ? ['events', 'Transcript on the WebSocket'] : PHASES[PHASES.length - 1];
+    if (!s || s.via !== 'websocket') return mode === 'transcribe' ? PHASES_TRANSCRIBE : PHASES;
+    const tried = PHASES.slice(1, -1).filter(([p]) => s.marks[p] !== undefined);
+    return [PHASES[0], ...tried, ...PHASES_WS, last];
+  }
 
   const POST_TIMEOUT_MS = 15000;     // no answer by then: give up
   const SLOW_CONNECT_MS = 8000;      // answer received but no media path yet: say what to try
@@ -53,6 +83,7 @@
   const EVENTS_RETRY_MS = 1000;      // event stream lost while the session lives: reconnect after
   const EVENTS_RETRIES = 5;
   const SCROLL_STICK_PX = 32;        // the transcript follows new text when scrolled this close to its end
+  const FALLBACK_MS_DEFAULT = 2000;  // ICE not connected by then (from the POST): WebSocket; the server's header overrides
 
   function storage(area) {
     return {
@@ -111,12 +142,34 @@
       this.prevBytes = null;       // for bitrates
       this.iceState = 'new';
       this.tr = null;              // transcribe mode: the Transcript this session fills
+      this.via = 'webrtc';         // the transport: 'webrtc', then 'websocket' after a fallback
+      this.rtcTimers = [];         // WebRTC-only timers and nodes, ended by a fallback
+      this.rtcNodes = [];
+      this.fallbackTimer = null;
+      this.rtcGone = null;         // after a fallback: resolves when the WHIP session is DELETEd
+      this.wsa = null;             // the WebSocket path (VoxgateWs.WsAudio), owned
+      this.why = null;             // the WebSocket path: why it is used (shown)
+      this.wsId = null;            // the WebSocket session's id (the server's "ready")
+      this.fallbackMs = null;      // the fallback time in force (ms from the POST)
+      this.fallbackFrom = null;    // ... and where it came from: 'default' | 'page' | 'server'
+      this.fallbackReason = null;  // why the WebSocket is used: { kind, ms?, detail?, error? }
     }
     alive() { return !this.cancelled && session === this; }
+    // The WebRTC attempt is still the session's transport.
+    rtcAlive() { return this.alive() && this.via === 'webrtc'; }
   }
 
+  // kind: what failed; final: the WebSocket would fail the same way (a
+  // token refused, a full server), so no fallback.
   class UserError extends Error {
-    constructor(kind, message) { super(message); this.kind = kind; }
+    constructor(kind, message, final = false) { super(message); this.kind = kind; this.final = final; }
+  }
+
+  // Set when a response from the server says it came through a proxy
+  // (X-Voxgate-Proxied: 1): mentioned when the WebSocket takes over.
+  let proxied = false;
+  function noteProxy(res) {
+    if (res && res.headers && res.headers.get('X-Voxgate-Proxied') === '1') proxied = true;
   }
 
   // ---- settings, remembered across reloads ----------------------------------
@@ -241,14 +294,23 @@
 
   function teardown(s) {
     s.cancelled = true;
-    s.timers.forEach(clearInterval);
+    clearTimeout(s.fallbackTimer);
+    for (const t of [...s.timers, ...s.rtcTimers]) clearInterval(t);
     s.timers = [];
-    for (const n of s.nodes) { try { n.disconnect(); } catch { /* already */ } }
+    s.rtcTimers = [];
+    for (const n of [...s.nodes, ...s.rtcNodes]) { try { n.disconnect(); } catch { /* already */ } }
     s.nodes = [];
+    s.rtcNodes = [];
     if (s.stream) s.stream.getTracks().forEach((t) => t.stop()); // nothing more is sent from now
     if (remoteAudio.srcObject === s.remoteStream) remoteAudio.srcObject = null;
     showLevel(ui.micBar, ui.micDb, null);
     showLevel(ui.retBar, ui.retDb, null);
+    if (s.via === 'websocket') {
+      // The server is told (a "stop" message); in Transcribe mode the
+      // socket stays open for the last results, until "done".
+      if (s.wsa) s.wsa.finish();
+      return Promise.resolve(s.rtcGone);
+    }
     // The event stream (transcribe) stays open: the results of the last
     // utterance arrive after the session ends, until the server's "done".
     // The POST may still be in flight: run() DELETEs its answer when it lands.
@@ -287,9 +349,31 @@
     mark(s, 'mic');
     meter(s, s.stream, ui.micBar, ui.micDb, 'mic');
 
+    if (TRANSPORT === 'ws') {
+      await useWebSocket(s, { kind: 'forced' });
+      return;
+    }
+    try {
+      await runWebRtc(s);
+    } catch (e) {
+      // Stopped, or the WebSocket took over: this attempt's errors no
+      // longer matter.
+      if (!s.rtcAlive()) return;
+      if (e instanceof UserError && e.final) throw e;
+      const post = e instanceof UserError && (e.kind === 'network' || e.kind === 'server');
+      fallBack(s, { kind: post ? 'post' : 'error', detail: e.brief || e.message || String(e), error: e });
+    }
+  }
+
+  async function runWebRtc(s) {
     // No ICE servers: the server is ICE-lite with host candidates on its
     // one UDP and one TCP port; the browser's checks teach it our address.
-    const pc = s.pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    let pc;
+    try {
+      pc = s.pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    } catch (e) {
+      throw new UserError('webrtc', `WebRTC is not available in this browser (${e.message || e.name})`);
+    }
     // Transcribe mode only sends (the server returns text, not audio), as a
     // WHIP client does (RFC 9725 §4.2); echo sends and receives.
     const direction = s.mode === 'transcribe' ? 'sendonly' : 'sendrecv';
@@ -300,7 +384,7 @@
 
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
-    if (!s.alive()) return;
+    if (!s.rtcAlive()) return;
     mark(s, 'offer');
 
     // POST at once, without waiting for ICE gathering: the answer carries
@@ -311,6 +395,9 @@
     const timer = setTimeout(() => ctl.abort(), POST_TIMEOUT_MS);
     s.tPost = performance.now();
     mark(s, 'post');
+    // ICE gets the fallback time from now (the POST may be what hangs).
+    if (FALLBACK_MS_PARAM === null) armFallback(s, FALLBACK_MS_DEFAULT, 'default');
+    else armFallback(s, FALLBACK_MS_PARAM, 'page');
     let res, body;
     try {
       res = await fetch(url, {
@@ -321,17 +408,21 @@
       });
       body = await res.text();
     } catch (e) {
-      if (!s.alive()) return;
-      throw new UserError('network', ctl.signal.aborted
+      if (!s.rtcAlive()) return;
+      const err = new UserError('network', ctl.signal.aborted
         ? `The server did not answer the offer within ${POST_TIMEOUT_MS / 1000} s (${url}).`
         : `Could not reach the server at ${new URL(url).host}: is voxgate running, and is this the right address?`);
+      err.brief = ctl.signal.aborted ? `no answer within ${POST_TIMEOUT_MS / 1000} s` : 'the request did not get through';
+      throw err;
     } finally {
       clearTimeout(timer);
     }
+    noteProxy(res);
     const loc = res.ok && res.headers.get('Location');
     const sessionUrl = loc ? new URL(loc, url).href : null;
-    if (!s.alive()) {
-      // Stopped while the offer was on its way: free what the server made.
+    if (!s.rtcAlive()) {
+      // Stopped (or switched to the WebSocket) while the offer was on its
+      // way: free what the server made.
       if (sessionUrl) deleteSession(sessionUrl);
       return;
     }
@@ -340,26 +431,250 @@
     s.location = sessionUrl;
     tabStore.set(SESSION_KEY, sessionUrl);
     mark(s, 'answer');
+    // The server's fallback time (--ws-fallback-ms), unless the page
+    // address set one; still counted from the POST.
+    const serverMs = Number.parseInt(res.headers.get('X-Voxgate-Fallback-Ms') || '', 10);
+    if (FALLBACK_MS_PARAM === null && Number.isFinite(serverMs) && serverMs >= 0) armFallback(s, serverMs, 'server');
 
     // The transcript's event stream opens as soon as the session exists, so
     // no state change or early result is missed.
     if (s.tr) s.tr.open();
     await pc.setRemoteDescription({ type: 'answer', sdp: body });
-    if (!s.alive()) return;
+    if (!s.rtcAlive()) return;
     say('info', 'Connecting…');
     if (s.mode === 'echo') pollFirstAudio(s);
-    s.timers.push(setTimeout(() => {
-      if (s.alive() && state === 'starting') say('warn', slowMessage(s));
+    s.rtcTimers.push(setTimeout(() => {
+      if (s.rtcAlive() && state === 'starting') say('warn', slowMessage(s));
     }, SLOW_CONNECT_MS));
+  }
+
+  // ---- the fallback to the WebSocket path ---------------------------------------
+
+  // (Re)arms the fallback: when ICE has not connected `ms` after the POST,
+  // the WebSocket takes over. `from`: where the time comes from ('default',
+  // 'page' for ?fallback_ms=, 'server' for X-Voxgate-Fallback-Ms). Never
+  // with ?transport=webrtc.
+  function armFallback(s, ms, from) {
+    if (TRANSPORT === 'webrtc') return;
+    clearTimeout(s.fallbackTimer);
+    s.fallbackMs = ms;
+    s.fallbackFrom = from;
+    s.fallbackTimer = setTimeout(() => {
+      if (s.rtcAlive() && s.marks.ice === undefined) fallBack(s, { kind: 'timeout', ms });
+    }, Math.max(0, s.tPost + ms - performance.now()));
+  }
+
+  // WebRTC did not get through (reason: { kind: 'timeout'|'ice'|'dtls'|
+  // 'post'|'error', ms?, detail?, error? }): switch to the WebSocket, or
+  // with ?transport=webrtc fail with reason.error.
+  function fallBack(s, reason) {
+    if (!s.rtcAlive()) return;
+    if (TRANSPORT === 'webrtc') {
+      fail(s, reason.error || new UserError('ice', iceFailedMessage()));
+      return;
+    }
+    endWebRtc(s);
+    useWebSocket(s, reason).catch((e) => { if (s.alive()) fail(s, e); });
+  }
+
+  // The hand-over: the WebRTC attempt ends as a Stop ends it (the DELETE,
+  // then the peer connection closes) and the session forgets it.
+  // s.rtcGone resolves once the server has answered the DELETE (or after
+  // PC_CLOSE_WAIT_MS), so the WebSocket session never overlaps it.
+  function endWebRtc(s) {
+    s.via = 'websocket';
+    clearTimeout(s.fallbackTimer);
+    s.rtcTimers.forEach(clearInterval);
+    s.rtcTimers = [];
+    for (const n of s.rtcNodes) { try { n.disconnect(); } catch { /* already */ } }
+    s.rtcNodes = [];
+    if (s.remoteStream && remoteAudio.srcObject === s.remoteStream) remoteAudio.srcObject = null;
+    s.remoteStream = null;
+    showLevel(ui.retBar, ui.retDb, null);
+    s.transport = null;
+    s.stats = null;
+    s.prevBytes = null;
+    if (s.tr) s.tr.detach();
+    delete s.marks.events; // that was the WHIP session's event stream; the WebSocket carries the transcript now
+    const pc = s.pc, loc = s.location;
+    s.pc = null;
+    s.location = null;
+    const closePc = () => { if (pc) pc.close(); };
+    if (!loc) {
+      closePc();
+      s.rtcGone = Promise.resolve();
+      return;
+    }
+    s.rtcGone = new Promise((resolve) => {
+      const timer = setTimeout(() => { closePc(); resolve(); }, PC_CLOSE_WAIT_MS);
+      deleteSession(loc).finally(() => { clearTimeout(timer); closePc(); resolve(); });
+    });
+  }
+
+  function wsUrl(path) {
+    const u = new URL(path, location.href);
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    const t = ui.token.value.trim();
+    if (t) u.searchParams.set('token', t); // a browser WebSocket cannot send Authorization
+    return u.href;
+  }
+
+  async function useWebSocket(s, reason) {
+    s.via = 'websocket';
+    s.fallbackReason = reason;
+    mark(s, 'fallback');
+    say('info', reason.kind === 'forced' ? 'Connecting over the WebSocket…'
+      : 'WebRTC did not connect; switching to the WebSocket path…');
+    if (s.rtcGone) await s.rtcGone;
+    if (!s.alive()) return;
+    const ctx = audioCtx;
+    if (!window.VoxgateWs || typeof WebSocket === 'undefined' || !ctx || !ctx.audioWorklet) {
+      throw new UserError('ws', 'WebRTC did not connect, and this browser lacks what the WebSocket path needs ' +
+        '(Web Audio with AudioWorklet). Try a current Chrome, Edge, Firefox or Safari.');
+    }
+    const pick = await VoxgateWs.pickCodec(ctx, s.mode, CODEC);
+    if (!s.alive()) return;
+    const url = wsUrl('/ws/audio');
+    const shownUrl = new URL(url);
+    shownUrl.search = '';
+    s.why = wsWhy(reason, pick);
+    s.transport = {
+      label: `WebSocket (${pick.codec === 'opus' ? 'Opus' : 'PCM'})`,
+      protocol: 'websocket', codec: pick.codec, sampleRate: pick.sampleRate, url: shownUrl.href,
+      reason: reason.kind, codecReason: pick.reason, fallbackMs: s.fallbackMs, fallbackFrom: s.fallbackFrom,
+      proxied, why: s.why,
+    };
+    showWsTransport(s);
+    const wsa = s.wsa = new VoxgateWs.WsAudio({
+      ctx, url, mode: s.mode, codec: pick.codec, sampleRate: pick.sampleRate, stream: s.stream,
+      on: {
+        open: () => { if (s.alive()) mark(s, 'ws'); },
+        firstAudio: () => { if (s.alive()) mark(s, 'audio'); },
+        event: (msg) => { if (s.tr) s.tr.onEvent(msg); },
+        close: (info) => onWsClose(s, info),
+      },
+    });
+    if (s.tr) s.tr.attach(wsa);
+    let ready;
+    try {
+      ready = await wsa.start();
+    } catch (e) {
+      if (!s.alive()) return;
+      throw e.close ? wsError(e.close, s) : new UserError('ws', `The WebSocket audio path failed: ${e.message || e}`);
+    }
+    if (!s.alive()) return;
+    s.wsId = ready.id || null;
+    mark(s, 'ready');
+    if (s.tr) {
+      mark(s, 'events');
+      s.tr.socketReady();
+    }
+    if (s.mode === 'echo' && wsa.remoteStream) {
+      s.remoteStream = wsa.remoteStream;
+      meter(s, s.remoteStream, ui.retBar, ui.retDb, 'ret');
+    }
+    setState('connected');
+    say('ok', connectedMessage(s));
+    s.timers.push(setInterval(() => updateWsStats(s), STATS_INTERVAL_MS));
+    settle(true);
+  }
+
+  function onWsClose(s, info) {
+    if (s.tr) s.tr.socketClosed(info);
+    if (s.alive()) fail(s, wsError(info, s));
+  }
+
+  function wsError(info, s) {
+    const said = info.error || info.reason;
+    if (info.code === 1006 && s.marks.ws === undefined) {
+      // Neither the offer nor the WebSocket got through: the server is
+      // not there, as the POST's own error says.
+      const r = s.fallbackReason;
+      if (r && r.kind === 'post' && r.error && r.error.kind === 'network') return r.error;
+      return new UserError('ws', 'WebRTC did not connect, and the WebSocket to the server could not be opened either ' +
+        `(${location.host}/ws/audio). A proxy on the way must pass WebSocket upgrades (the Upgrade and Connection ` +
+        'headers; see the README); with --token, check the access token.');
+    }
+    if (info.code === 1013) {
+      return new UserError('server', `The server is busy${said ? ` (${said})` : ''}: try again shortly.`, true);
+    }
+    return new UserError('closed', `The WebSocket audio path ended (${info.code}: ${info.meaning})` +
+      (said ? `: ${said}.` : '.'));
+  }
+
+  const secs = (ms) => `${+(ms / 1000).toFixed(2)} s`;
+
+  // The transport's "why" on the WebSocket path.
+  function wsWhy(reason, pick) {
+    const proxy = proxied ? ' (the page came through a proxy, which passes HTTP and WebSocket but not WebRTC\'s media)' : '';
+    let why;
+    switch (reason.kind) {
+      case 'forced': why = 'The page address asks for the WebSocket (?transport=ws)' + proxy + '.'; break;
+      case 'timeout': why = `ICE did not connect within ${secs(reason.ms)}${proxy}`; break;
+      case 'ice': why = `ICE failed: no UDP or TCP media path to the server${proxy}`; break;
+      case 'dtls': why = 'The media path was found but its secure handshake (DTLS) failed'; break;
+      case 'post': why = `The WebRTC offer failed (${reason.detail.replace(/\.$/, '')})${proxy}`; break;
+      default: why = `WebRTC did not work here (${reason.detail.replace(/\.$/, '')})`; break;
+    }
+    if (reason.kind !== 'forced') why += ', so the audio goes over a WebSocket on the page\'s own HTTP connection.';
+    const rate = `${+(pick.sampleRate / 1000).toFixed(1)} kHz`;
+    switch (pick.reason) {
+      case 'webcodecs': why += ' Opus, encoded in the browser (WebCodecs), 20 ms frames.'; break;
+      case 'forced': why += pick.codec === 'opus' ? ' Opus (?codec=opus).' : ` 16-bit PCM at ${rate} (?codec=pcm16).`; break;
+      case 'rate': why += ` 16-bit PCM at ${rate}: the audio device runs at that rate, not Opus's 48 kHz.`; break;
+      default: why += ` 16-bit PCM at ${rate}: this browser has no WebCodecs Opus encoder.`; break;
+    }
+    return why + ' Over TCP a lost packet delays the audio instead of dropping it; where UDP to the server is ' +
+      'open, WebRTC has the lower delay.';
+  }
+
+  function showWsTransport(s) {
+    const t = s.transport;
+    ui.transport.textContent = `${t.label} — ${t.url}, ${+(t.sampleRate / 1000).toFixed(1)} kHz mono`;
+    ui.why.textContent = s.why;
+  }
+
+  function updateWsStats(s) {
+    if (!s.alive() || !s.wsa) return;
+    const w = s.wsa.stats();
+    const now = performance.now();
+    const st = {
+      rttWsMs: w.rttMs, echoMs: w.echoMs, jitterMs: w.jitterMs,
+      packetsSent: w.packetsSent, packetsReceived: w.packetsReceived, dropped: w.dropped,
+      playBufferMs: w.playFillMs, underruns: w.underruns, playDroppedMs: w.playDroppedMs,
+      rttRtcpMs: null, rttIceMs: null, packetsLost: null, lostAtServer: null,
+      bitrateOutKbps: null, bitrateInKbps: null,
+    };
+    const bytes = { t: now, out: w.bytesSent, in: w.bytesReceived };
+    if (s.prevBytes) {
+      const dt = (bytes.t - s.prevBytes.t) / 1000;
+      if (dt > 0) {
+        st.bitrateOutKbps = (bytes.out - s.prevBytes.out) * 8 / dt / 1000;
+        st.bitrateInKbps = (bytes.in - s.prevBytes.in) * 8 / dt / 1000;
+      }
+    }
+    s.prevBytes = bytes;
+    s.stats = st;
+    const rtt = [];
+    if (st.rttWsMs !== null) rtt.push(`${ms(st.rttWsMs)} (WebSocket ping)`);
+    if (st.echoMs !== null && s.mode === 'echo') rtt.push(`${ms(st.echoMs)} (echo)`);
+    ui.rtt.textContent = rtt.join(' · ') || '–';
+    ui.jitter.textContent = st.jitterMs === null ? '–' : ms(st.jitterMs);
+    ui.lost.textContent = st.dropped ? `${st.dropped} frames dropped going out (the socket backed up)` : 'none (TCP retransmits)';
+    ui.bitrate.textContent = st.bitrateOutKbps === null ? '–'
+      : `${fmt(st.bitrateOutKbps, 0)} / ${fmt(st.bitrateInKbps, 0)} kbit/s`;
   }
 
   // ---- peer connection events -------------------------------------------------
 
   function onIceState(s) {
-    if (!s.alive()) return;
+    if (!s.rtcAlive()) return;
     const st = s.pc.iceConnectionState;
     s.iceState = st;
-    if ((st === 'connected' || st === 'completed') && !s.marks.ice) mark(s, 'ice');
+    if ((st === 'connected' || st === 'completed') && !s.marks.ice) {
+      mark(s, 'ice');
+      clearTimeout(s.fallbackTimer); // WebRTC got through: it stays
+    }
     if (st === 'disconnected' && state === 'connected') {
       say('warn', 'Connection interrupted: nothing has come from the server for a few seconds. Waiting for it to recover…');
     } else if (st === 'connected' && state === 'connected') {
@@ -368,37 +683,42 @@
   }
 
   function onConnState(s) {
-    if (!s.alive()) return;
+    if (!s.rtcAlive()) return;
     const st = s.pc.connectionState;
     if (st === 'connected' && !s.marks.dtls) {
       mark(s, 'dtls');
+      clearTimeout(s.fallbackTimer);
       setState('connected');
       say('ok', connectedMessage(s));
-      s.timers.push(setInterval(() => updateStats(s), STATS_INTERVAL_MS));
+      s.rtcTimers.push(setInterval(() => updateStats(s), STATS_INTERVAL_MS));
       updateStats(s);
       settle(true);
     } else if (st === 'failed') {
-      fail(s, new UserError(s.marks.ice ? 'dtls' : 'ice', s.marks.ice
+      const kind = s.marks.ice ? 'dtls' : 'ice';
+      const error = new UserError(kind, s.marks.ice
         ? 'The media path was found but the secure handshake (DTLS) failed. The server log says why; reloading and trying again may help.'
-        : iceFailedMessage()));
+        : iceFailedMessage());
+      // Before the first connection the WebSocket can still carry the
+      // session; after it, a failure is a failure.
+      if (state === 'starting') fallBack(s, { kind, error }); else fail(s, error);
     } else if (st === 'closed' && state === 'connected') {
       fail(s, new UserError('closed', 'The server ended the session.'));
     }
   }
 
   function onTrack(s, ev) {
-    if (!s.alive() || ev.track.kind !== 'audio') return;
+    if (!s.rtcAlive() || ev.track.kind !== 'audio') return;
     s.remoteStream = ev.streams[0] || new MediaStream([ev.track]);
     remoteAudio.srcObject = s.remoteStream;
     remoteAudio.play().catch(() => { /* autoplay refused: the meters and stats still work */ });
     // A remote track starts muted and unmutes when its first packet arrives
     // (W3C webrtc-pc, "receiving RTP"): the exact moment audio came back.
     ev.track.addEventListener('unmute', () => {
-      if (!s.alive()) return;
+      if (!s.rtcAlive()) return;
       s.marks.unmute = performance.now() - s.t0;
       mark(s, 'audio');
     }, { once: true });
-    meter(s, s.remoteStream, ui.retBar, ui.retDb, 'ret');
+    meter(s, s.remoteStream, ui.retBar, ui.retDb, 'ret', true);
   }
 
   // First audio back, the other witness: getStats' inbound packet count,
@@ -407,7 +727,7 @@
   // up to that; the timeline takes whichever comes first.
   function pollFirstAudio(s) {
     const id = setInterval(async () => {
-      if (!s.alive() || s.marks.stats !== undefined) { clearInterval(id); return; }
+      if (!s.rtcAlive() || s.marks.stats !== undefined) { clearInterval(id); return; }
       let rep;
       try { rep = await s.pc.getStats(); } catch { return; }
       for (const r of rep.values()) {
@@ -418,16 +738,16 @@
         }
       }
     }, FIRST_AUDIO_POLL_MS);
-    s.timers.push(id);
+    s.rtcTimers.push(id);
   }
 
   // ---- statistics ---------------------------------------------------------------
 
   async function updateStats(s) {
-    if (!s.alive()) return;
+    if (!s.rtcAlive()) return;
     let rep;
     try { rep = await s.pc.getStats(); } catch { return; }
-    if (!s.alive()) return;
+    if (!s.rtcAlive()) return;
     const byId = new Map([...rep.values()].map((r) => [r.id, r]));
     let inb = null, out = null, rinb = null, transport = null, pair = null;
     for (const r of rep.values()) {
@@ -519,10 +839,14 @@
 
   // ---- level meters -------------------------------------------------------------
 
+  // At 48 kHz where the browser allows it: Opus's rate, so the WebSocket
+  // path hands the microphone's frames to the encoder as they are.
   function ensureAudioContext() {
     if (!audioCtx) {
       const AC = window.AudioContext || window.webkitAudioContext;
-      if (AC) audioCtx = new AC();
+      if (AC) {
+        try { audioCtx = new AC({ sampleRate: 48000, latencyHint: 'interactive' }); } catch { audioCtx = new AC(); }
+      }
     }
     if (audioCtx && audioCtx.state === 'suspended') audioCtx.resume().catch(() => {});
     return audioCtx;
@@ -530,16 +854,17 @@
 
   const levels = { mic: null, ret: null }; // dBFS, for the test hook
 
-  function meter(s, stream, bar, label, which) {
+  // rtc: the meter belongs to the WebRTC attempt (a fallback ends it).
+  function meter(s, stream, bar, label, which, rtc = false) {
     const ctx = audioCtx;
     if (!ctx) return;
     const src = ctx.createMediaStreamSource(stream);
     const an = ctx.createAnalyser();
     an.fftSize = 1024;
     src.connect(an);
-    s.nodes.push(src, an);
+    (rtc ? s.rtcNodes : s.nodes).push(src, an);
     const buf = new Float32Array(an.fftSize);
-    s.timers.push(setInterval(() => {
+    (rtc ? s.rtcTimers : s.timers).push(setInterval(() => {
       an.getFloatTimeDomainData(buf);
       let sum = 0;
       for (let i = 0; i < buf.length; i++) sum += buf[i] * buf[i];
@@ -631,7 +956,8 @@
       this.notices = [];        // { kind: 'error'|'lag', text, at }
       this.serverState = null;  // the last state event: { state, reason }
       this.done = false;        // the server said every result was sent
-      this.ws = null;
+      this.ws = null;           // the WHIP session's event WebSocket (<session>/events)
+      this.ext = null;          // or, on the WebSocket path, the audio socket (VoxgateWs.WsAudio) that carries the events
       this.stream = 'idle';     // the event stream: idle | connecting | open | closed | done
       this.retries = 0;
       this.ended = false;       // the session ended (Stop, failure): waiting for "done"
@@ -649,6 +975,51 @@
       const t = ui.token.value.trim();
       if (t) u.searchParams.set('token', t); // a browser WebSocket cannot send Authorization
       return u.href;
+    }
+
+    // The WebRTC attempt gave way to the WebSocket: its event stream ends
+    // quietly (the DELETE that follows would close it), and the transcript
+    // waits for the audio socket.
+    detach() {
+      if (this.ws) { const ws = this.ws; this.ws = null; ws.close(1000); }
+      this.stream = 'idle';
+      this.serverState = null;
+      this.retries = 0;
+    }
+
+    // On the WebSocket path the events come on the audio socket itself.
+    attach(wsa) {
+      this.ext = wsa;
+      this.stream = 'connecting';
+    }
+
+    socketReady() {
+      if (this.ext === null || this.done) return;
+      this.stream = 'open';
+      this.status('ok', `Listening${engineInfo ? ` (${engineInfo.engine})` : ''}: speak, and the words appear below.`);
+    }
+
+    // The audio socket closed (after "done", or not).
+    socketClosed(info) {
+      this.ext = null;
+      if (this.done || this.abandoned) return;
+      const wasReady = this.stream !== 'connecting';
+      this.stream = 'closed';
+      clearTimeout(this.doneTimer);
+      this.doneTimer = null;
+      if (!wasReady && this.ended) {
+        this.status('info', 'Stopped before the session started: nothing to transcribe.');
+        return;
+      }
+      const why = info.error ? `: ${info.error}` : '';
+      this.status('warn', this.ended
+        ? `The WebSocket closed (code ${info.code}) before the server said the transcript was complete${why}: the last results may be missing.`
+        : `The WebSocket closed (code ${info.code}, ${info.meaning})${why}: no live results. Stop and Start again.`);
+    }
+
+    closeStreams() {
+      if (this.ws) { const ws = this.ws; this.ws = null; ws.close(1000); }
+      if (this.ext) { const ext = this.ext; this.ext = null; ext.close(); }
     }
 
     open() {
@@ -709,9 +1080,14 @@
       } catch { /* the live events carry on */ }
     }
 
+    // One event: the JSON text from the event stream, or the parsed object
+    // from the audio socket.
     onEvent(data) {
-      let ev;
-      try { ev = JSON.parse(data); } catch { return; }
+      let ev = data;
+      if (typeof data === 'string') {
+        try { ev = JSON.parse(data); } catch { return; }
+      }
+      if (!ev || typeof ev !== 'object') return;
       switch (ev.type) {
         case 'state': this.onState(ev); break;
         case 'partial': this.setPartial(String(ev.text || '')); break;
@@ -818,7 +1194,7 @@
         this.doneTimer = null;
         if (this.done || this.abandoned) return;
         this.stream = 'closed';
-        if (this.ws) { const ws = this.ws; this.ws = null; ws.close(1000); }
+        this.closeStreams();
         this.status('warn', `The server did not finish the transcript within ${DONE_WAIT_MS / 1000} s: the last results may be missing.`);
       }, DONE_WAIT_MS);
     }
@@ -827,7 +1203,7 @@
       this.abandoned = true;
       clearTimeout(this.doneTimer);
       this.doneTimer = null;
-      if (this.ws) { const ws = this.ws; this.ws = null; ws.close(1000); }
+      this.closeStreams();
     }
 
     text() { return this.finals.map((f) => f.text).filter(Boolean).join('\n'); }
@@ -927,6 +1303,7 @@
   async function showEngine() {
     try {
       const r = await fetch(new URL('/healthz', location.href), { cache: 'no-store' });
+      noteProxy(r);
       const j = await r.json();
       engineInfo = j && j.asr ? j.asr : null;
     } catch {
@@ -973,7 +1350,7 @@
     const out = {};
     if (!s) return out;
     const post = s.marks.post;
-    for (const [phase] of phasesOf(s.mode)) {
+    for (const [phase] of phasesOf(s.mode, s)) {
       const ms = s.marks[phase];
       if (ms === undefined) continue;
       out[phase] = { fromClick: ms, fromPost: post === undefined || ms < post ? null : ms - post };
@@ -988,7 +1365,7 @@
 
   function renderTimeline(s) {
     const tl = timelineOf(s);
-    ui.timeline.replaceChildren(...phasesOf(s ? s.mode : ui.mode.value).map(([phase, name]) => {
+    ui.timeline.replaceChildren(...phasesOf(s ? s.mode : ui.mode.value, s).map(([phase, name]) => {
       const tr = document.createElement('tr');
       const p = tl[phase];
       tr.className = p ? 'done' : 'pending';
@@ -1057,13 +1434,19 @@
   function serverError(res, body) {
     const reason = (body || '').split('\n').map((l) => l.trim()).find(Boolean) || res.statusText || '';
     const head = `Server error ${res.status}${reason ? ': ' + reason : ''}.`;
+    const e = serverErrorFor(res, head);
+    e.brief = `HTTP ${res.status}${reason ? ' ' + reason : ''}`;
+    return e;
+  }
+
+  function serverErrorFor(res, head) {
     switch (res.status) {
       case 401:
-        return new UserError('server', `${head} This server needs an access token: enter it under "Access token" and press Start again.`);
+        return new UserError('server', `${head} This server needs an access token: enter it under "Access token" and press Start again.`, true);
       case 503: {
         const after = res.headers.get('Retry-After');
         return new UserError('server', `${head} The server is busy (session limit reached)` +
-          (after ? `; try again in ${after} s.` : '; try again shortly.'));
+          (after ? `; try again in ${after} s.` : '; try again shortly.'), after !== null);
       }
       case 422:
         return new UserError('server', `${head} The browser offered no audio codec the server can use (it needs Opus).`);
@@ -1097,7 +1480,7 @@
   }
 
   function connectedMessage(s) {
-    return `Connected (${s.mode}). ` + (s.mode === 'echo' ? 'Speak: you should hear yourself back.'
+    return `Connected (${s.mode}${s.via === 'websocket' ? ', over the WebSocket' : ''}). ` + (s.mode === 'echo' ? 'Speak: you should hear yourself back.'
       : 'Speak: the words appear in the transcript below.');
   }
 
@@ -1129,6 +1512,12 @@
     get levels() { return { ...levels }; },
     get error() { return lastError; },
     get location() { return lastSession && lastSession.location; },
+    // 'webrtc' | 'websocket': the transport of the last Start (the
+    // transport object says why for the WebSocket), and the WebSocket
+    // session's id from the server's "ready".
+    get via() { return lastSession && lastSession.via; },
+    get wsId() { return lastSession && (lastSession.wsId || null); },
+    get proxied() { return proxied; },
     // Transcribe mode: what the transcript shows. Times (shown_at,
     // first_partial_at, first_final_at) are ms from the Start click, like
     // the timeline's fromClick; partials_seen counts non-empty partials.

@@ -48,10 +48,19 @@ static void json_reply(vg_http_reply_t *r, json_t *j) {
 }
 
 /* CORS for every reply: WHIP clients run on other origins (RFC 9725 §4.1
- * expects OPTIONS pre-flight to work). */
+ * expects OPTIONS pre-flight to work). The page reads our own headers too. */
 static void cors(vg_http_reply_t *r) {
   vg_http_reply_header(r, "Access-Control-Allow-Origin", "*");
-  vg_http_reply_header(r, "Access-Control-Expose-Headers", "Location, ETag, Link");
+  vg_http_reply_header(r, "Access-Control-Expose-Headers",
+                       "Location, ETag, Link, X-Voxgate-Fallback-Ms, X-Voxgate-Proxied");
+}
+
+/* A request that came through a proxy says so (RFC 7239 Forwarded, the de
+ * facto X-Forwarded-For, RFC 9110 §7.6.3 Via): the page then expects that
+ * UDP may not reach us and tells the user why it used the WebSocket. */
+static bool proxied(const vg_http_request_t *req) {
+  return vg_http_header(req, "Forwarded") || vg_http_header(req, "X-Forwarded-For") ||
+         vg_http_header(req, "Via");
 }
 
 /* RFC 9725 §4.5 / RFC 6750: a bearer token when one is configured. The
@@ -140,6 +149,25 @@ static void whip_post(vg_server_t *srv, const vg_http_request_t *req, const vg_a
   r->free_after = answer;
   vg_http_reply_header(r, "Location", location);
   vg_http_reply_header(r, "ETag", etag);
+  static char fallback[24];
+  snprintf(fallback, sizeof fallback, "%llu", (unsigned long long)srv->cfg.ws_fallback_ms);
+  vg_http_reply_header(r, "X-Voxgate-Fallback-Ms", fallback);
+}
+
+/* GET /ws/audio and /ws/asr: audio over a WebSocket (app/wsaudio.c), for
+ * networks that carry only HTTP(S). */
+static void ws_audio(vg_server_t *srv, const vg_http_request_t *req, const vg_addr_t *peer,
+                     bool vosk, vg_http_reply_t *r) {
+  if (!authorized_ws(srv, req)) return unauthorized(r);
+  static char accept[VG_WS_ACCEPT_KEY_SIZE];
+  const char *why = NULL;
+  int st = vg_ws_accept(req, accept, sizeof accept, &why);
+  if (st == 0 && !req->upgrade) st = 400, why = "not a WebSocket upgrade";
+  if (st != 0) {
+    if (st == 426) vg_http_reply_header(r, "Sec-WebSocket-Version", VG_WS_VERSION);
+    return text(r, st > 0 ? st : 500, why ? why : "bad WebSocket request");
+  }
+  vg_wsaudio_accept(srv, vosk, peer, accept, r);
 }
 
 /* GET /whip/<id>/events: the session's events as a WebSocket of JSON
@@ -233,11 +261,20 @@ static void whip_resource(vg_server_t *srv, const vg_http_request_t *req, vg_htt
 static json_t *session_json(const vg_session_t *s, vg_time_t now) {
   vg_rtc_stats_t st = {0};
   if (s->rtc) vg_rtc_get_stats(s->rtc, &st);
+  if (s->wsa) {
+    st.packets_in = s->ws.packets_in;
+    st.packets_out = s->ws.packets_out;
+    st.bytes_in = s->ws.bytes_in;
+    st.bytes_out = s->ws.bytes_out;
+  }
   char remote[VG_ADDR_STRLEN] = "";
   if (s->has_remote) vg_addr_format(&s->remote, remote, sizeof remote);
   json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "id", s->id,
                    "mode", vg_mode_name(s->mode), "state", s->state, "remote", remote, "transport",
-                   !s->has_remote ? "" : s->remote.transport == VG_TRANSPORT_TCP ? "tcp" : "udp",
+                   s->wsa                                        ? "websocket"
+                   : !s->has_remote                              ? ""
+                   : s->remote.transport == VG_TRANSPORT_TCP     ? "tcp"
+                                                                 : "udp",
                    "packets_in", (json_int_t)st.packets_in, "packets_out", (json_int_t)st.packets_out,
                    "bytes_in", (json_int_t)st.bytes_in, "bytes_out", (json_int_t)st.bytes_out,
                    "lost", (json_int_t)st.packets_lost,
@@ -258,8 +295,8 @@ static json_t *session_json(const vg_session_t *s, vg_time_t now) {
 void vg_api_handle(void *ud, const vg_http_request_t *req, const vg_addr_t *local,
                    const vg_addr_t *peer, vg_http_reply_t *r) {
   vg_server_t *srv = ud;
-  (void)peer;
   cors(r);
+  if (proxied(req)) vg_http_reply_header(r, "X-Voxgate-Proxied", "1");
   const char *path = req->path;
   if (strcmp(path, "/whip") == 0) {
     if (req->method == VG_HTTP_POST) return whip_post(srv, req, local, r);
@@ -282,6 +319,8 @@ void vg_api_handle(void *ud, const vg_http_request_t *req, const vg_addr_t *loca
     vg_http_reply_header(r, "Allow", "GET, HEAD");
     return text(r, 405, "this path only answers GET");
   }
+  if (strcmp(path, "/ws/audio") == 0 || strcmp(path, "/ws/asr") == 0)
+    return ws_audio(srv, req, peer, strcmp(path, "/ws/asr") == 0, r);
   if (strcmp(path, "/healthz") == 0) {
     /* The server opens its port only once the speech engine is loaded, so
      * answering at all means ready. */

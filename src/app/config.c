@@ -10,6 +10,11 @@
 #define DEFAULT_PORT 8080
 #define DEFAULT_MAX_SESSIONS 100
 #define MAX_MAX_SESSIONS 100000
+/* How long the page gives ICE before it switches to the WebSocket path:
+ * long enough for a slow TURN-less connectivity check, short enough that a
+ * user behind an HTTP-only proxy hears their echo within ~3 s. */
+#define DEFAULT_WS_FALLBACK_MS 2000
+#define MAX_WS_FALLBACK_MS 60000
 
 void vg_config_defaults(vg_config_t *c) {
   memset(c, 0, sizeof *c);
@@ -18,6 +23,7 @@ void vg_config_defaults(vg_config_t *c) {
   c->log_level = VG_LOG_INFO;
   snprintf(c->asr, sizeof c->asr, "pocketsphinx");
   c->asr_streams = 4;
+  c->ws_fallback_ms = DEFAULT_WS_FALLBACK_MS;
 }
 
 const char *vg_config_usage(void) {
@@ -45,6 +51,8 @@ const char *vg_config_usage(void) {
          "  --asr-grammar F    JSGF grammar for a command vocabulary (env VOXGATE_ASR_GRAMMAR)\n"
          "  --asr-streams N    concurrent transcribe sessions (env VOXGATE_ASR_STREAMS, 4)\n"
          "  --workers N        recognition threads (env VOXGATE_WORKERS, one per core)\n"
+         "  --ws-fallback-ms N how long the page waits for WebRTC before it carries the audio\n"
+         "                     over a WebSocket instead (env VOXGATE_WS_FALLBACK_MS, 2000)\n"
          "  --help             this text\n"
          "\n"
          "Open 8080/tcp and 8080/udp (or your --port) in a firewall; nothing else.\n";
@@ -133,6 +141,12 @@ static int apply(vg_config_t *c, const char *name, const char *v, char *err, siz
     }
     if (strcmp(name, "workers") == 0) c->workers = n;
     else c->asr_streams = n;
+  } else if (strcmp(name, "ws-fallback-ms") == 0) {
+    if (parse_uint(v, 0, MAX_WS_FALLBACK_MS, &n) < 0) {
+      snprintf(err, cap, "--ws-fallback-ms '%s' must be a number from 0 to %d", v, MAX_WS_FALLBACK_MS);
+      return VG_EINVAL;
+    }
+    c->ws_fallback_ms = n;
   } else if (strcmp(name, "log-level") == 0) {
     int l = vg_log_level_parse(v);
     if (l < 0) {
@@ -157,7 +171,7 @@ int vg_config_from_env(vg_config_t *c, const char *(*getenv_fn)(const char *), c
               {"VOXGATE_TLS_CERT", "tls-cert"},       {"VOXGATE_TLS_KEY", "tls-key"},
               {"VOXGATE_TLS_CERT_OUT", "tls-cert-out"}, {"VOXGATE_ASR", "asr"},
               {"VOXGATE_ASR_GRAMMAR", "asr-grammar"},  {"VOXGATE_ASR_STREAMS", "asr-streams"},
-              {"VOXGATE_WORKERS", "workers"}};
+              {"VOXGATE_WORKERS", "workers"},         {"VOXGATE_WS_FALLBACK_MS", "ws-fallback-ms"}};
   for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
     const char *v = getenv_fn(vars[i].env);
     if (!v || !*v) continue;

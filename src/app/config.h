@@ -14,6 +14,8 @@
  *   --asr-grammar F    VOXGATE_ASR_GRAMMAR    none: a JSGF command grammar (pocketsphinx)
  *   --asr-streams N    VOXGATE_ASR_STREAMS    4: concurrent transcribe sessions
  *   --workers N        VOXGATE_WORKERS        one per core: recognition threads
+ *   --ws-fallback-ms N VOXGATE_WS_FALLBACK_MS 2000: the page's wait for ICE before it
+ *                                             uses /ws/audio (sent in X-Voxgate-Fallback-Ms)
  */
 #ifndef VG_APP_CONFIG_H
 #define VG_APP_CONFIG_H
@@ -46,6 +48,7 @@ typedef struct {
   char asr_grammar[VG_CONFIG_PATH_MAX];  /* "" = none */
   size_t asr_streams;
   size_t workers;                        /* 0 = one per core */
+  uint64_t ws_fallback_ms;
   uint64_t http_idle_ms;                 /* 0 = the IO layer's default (tests shorten it) */
   bool help;
 } vg_config_t;

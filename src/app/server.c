@@ -146,7 +146,7 @@ static void emit_state(vg_session_t *s, const char *why) {
   vg_session_emit(s, ev);
 }
 
-static void session_destroy(vg_session_t *s) {
+void vg_server_session_destroy(vg_session_t *s) {
   vg_server_t *srv = s->srv;
   for (size_t i = 0; i < VG_SESSION_MAX_SUBSCRIBERS; i++) {
     vg_tcp_conn_t *c = s->subs[i];
@@ -164,6 +164,8 @@ static void session_destroy(vg_session_t *s) {
   s->rtc = NULL;
   vg_transcriber_destroy(s->tr);
   s->tr = NULL;
+  if (s->wsa) vg_wsaudio_release(s->wsa);
+  s->wsa = NULL;
   for (size_t i = 0; i < s->n_finals; i++) free(s->finals[i].text);
   free(s->finals);
   free(s->partial);
@@ -228,16 +230,34 @@ const char *vg_mode_name(vg_mode_t m) { return m == VG_MODE_TRANSCRIBE ? "transc
 
 /* ---- transcription ------------------------------------------------------ */
 
-/* Results from the worker, on the loop thread: to the event stream and the
- * transcript. Returns 1 when the session (and its transcriber) is gone. */
+json_t *vg_transcribe_event_json(const vg_transcribe_event_t *ev) {
+  switch (ev->kind) {
+  case VG_TRANSCRIBE_PARTIAL:
+    return json_pack("{s:s, s:s, s:f}", "type", "partial", "text", ev->text, "start", ev->start);
+  case VG_TRANSCRIBE_FINAL:
+    return json_pack("{s:s, s:s, s:f, s:f, s:f}", "type", "final", "text", ev->text, "start",
+                     ev->start, "end", ev->end, "latency_ms", ev->latency_ms);
+  case VG_TRANSCRIBE_ERROR:
+    return json_pack("{s:s, s:s}", "type", "error", "text", ev->text);
+  case VG_TRANSCRIBE_LAG:
+    return json_pack("{s:s, s:s, s:f}", "type", "lag", "text", ev->text, "dropped_s",
+                     ev->dropped_s);
+  case VG_TRANSCRIBE_DONE:
+    return json_pack("{s:s}", "type", "done");
+  default:
+    return NULL;
+  }
+}
+
+/* Results from the worker, on the loop thread: to the transcript, then to
+ * the event stream (a WebSocket session's own socket carries them too).
+ * Returns 1 when the session (and its transcriber) is gone. */
 static int on_transcript(void *ud, const vg_transcribe_event_t *ev) {
   vg_session_t *s = ud;
-  json_t *j = NULL;
   switch (ev->kind) {
   case VG_TRANSCRIBE_PARTIAL:
     free(s->partial);
     s->partial = strdup(ev->text);
-    j = json_pack("{s:s, s:s, s:f}", "type", "partial", "text", ev->text, "start", ev->start);
     break;
   case VG_TRANSCRIBE_FINAL:
     if (s->n_finals == s->cap_finals) {
@@ -251,52 +271,56 @@ static int on_transcript(void *ud, const vg_transcribe_event_t *ev) {
     free(s->partial);
     s->partial = NULL;
     VG_LOG(VG_LOG_INFO, s->id, "final (%.0f ms after speech): %s", ev->latency_ms, ev->text);
-    j = json_pack("{s:s, s:s, s:f, s:f, s:f}", "type", "final", "text", ev->text, "start", ev->start,
-                  "end", ev->end, "latency_ms", ev->latency_ms);
     break;
   case VG_TRANSCRIBE_ERROR:
     VG_LOG(VG_LOG_WARN, s->id, "speech engine: %s", ev->text);
-    j = json_pack("{s:s, s:s}", "type", "error", "text", ev->text);
     break;
-  case VG_TRANSCRIBE_LAG:
-    j = json_pack("{s:s, s:s, s:f}", "type", "lag", "text", ev->text, "dropped_s", ev->dropped_s);
+  default:
     break;
-  case VG_TRANSCRIBE_DONE:
-    vg_session_emit(s, json_pack("{s:s}", "type", "done"));
-    if (s->finishing) {
-      session_destroy(s);
-      return 1;
-    }
-    return 0;
   }
-  vg_session_emit(s, j);
+  if (s->wsa) return vg_wsaudio_on_transcript(s, ev);
+  vg_session_emit(s, vg_transcribe_event_json(ev));
+  if (ev->kind == VG_TRANSCRIBE_DONE && s->finishing) {
+    vg_server_session_destroy(s);
+    return 1;
+  }
   return 0;
 }
 
 static void on_finish_timeout(uv_timer_t *t) {
   vg_session_t *s = t->data;
   VG_LOG(VG_LOG_WARN, s->id, "the speech engine did not finish in time; ending the session");
-  session_destroy(s);
+  vg_server_session_destroy(s);
+}
+
+void vg_server_session_finish(vg_session_t *s) {
+  if (!s->tr) {
+    vg_server_session_destroy(s);
+    return;
+  }
+  if (s->finishing) return;
+  s->finishing = true;
+  vg_transcriber_finish(s->tr);
+  uv_timer_start(&s->timer, on_finish_timeout, VG_SESSION_FINISH_TIMEOUT_MS, 0);
 }
 
 /* The media has ended. An echo session goes at once; a transcribe session
  * first lets the engine finish the last utterance (nothing heard is lost),
  * within VG_SESSION_FINISH_TIMEOUT_MS. */
 static void session_closed(vg_session_t *s) {
-  if (!s->tr) {
-    session_destroy(s);
-    return;
-  }
-  if (s->finishing) return;
-  s->finishing = true;
-  vg_peer_table_remove(s->srv->peers, s); /* no more media */
-  vg_transcriber_finish(s->tr);
-  uv_timer_start(&s->timer, on_finish_timeout, VG_SESSION_FINISH_TIMEOUT_MS, 0);
+  if (s->tr && !s->finishing) vg_peer_table_remove(s->srv->peers, s); /* no more media */
+  vg_server_session_finish(s);
 }
 
 /* Moves everything the peer queued onto the wire and into the application,
  * then re-arms its timer (or ends it). */
 static void session_service(vg_session_t *s, vg_time_t now) {
+  /* A transmit can end this session from inside the loop below: an ICE-TCP
+   * write that fails closes the connection, whose close callback ends the
+   * session (vg_server_session_end -> here again). The nested call only
+   * returns; this one drains what the close queued and destroys. */
+  if (s->in_service) return;
+  s->in_service = true;
   uint8_t buf[1500];
   for (;;) {
     bool any = false;
@@ -313,6 +337,7 @@ static void session_service(vg_session_t *s, vg_time_t now) {
     }
     if (!any) break;
   }
+  s->in_service = false;
   if (s->closed) {
     session_closed(s);
     return;
@@ -358,6 +383,17 @@ static void on_ice_tcp_closed(void *ud, const vg_addr_t *peer) {
     VG_LOG(VG_LOG_INFO, s->id, "its ICE-TCP connection closed");
     vg_server_session_end(s, "its ICE-TCP connection closed");
   }
+}
+
+/* Lists a new session and arms its timer. */
+static void session_insert(vg_server_t *srv, vg_session_t *s) {
+  uv_timer_init(srv->loop, &s->timer);
+  s->timer.data = s;
+  s->next = srv->sessions;
+  if (srv->sessions) srv->sessions->prev = s;
+  srv->sessions = s;
+  srv->n_sessions++;
+  srv->sessions_total++;
 }
 
 int vg_server_session_create(vg_server_t *srv, vg_mode_t mode, const char *offer, size_t len,
@@ -411,19 +447,47 @@ int vg_server_session_create(vg_server_t *srv, vg_mode_t mode, const char *offer
     free(s);
     return r;
   }
-  uv_timer_init(srv->loop, &s->timer);
-  s->timer.data = s;
-  s->next = srv->sessions;
-  if (srv->sessions) srv->sessions->prev = s;
-  srv->sessions = s;
-  srv->n_sessions++;
-  srv->sessions_total++;
+  session_insert(srv, s);
   char a[VG_ADDR_STRLEN];
   vg_addr_format(&cands[0].addr, a, sizeof a);
   VG_LOG(VG_LOG_INFO, s->id, "new %s session; %zu candidate(s), first %s", vg_mode_name(mode), n, a);
   session_service(s, s->created_at);
   *out = s;
   return alen;
+}
+
+int vg_server_session_create_ws(vg_server_t *srv, vg_mode_t mode, uint32_t pcm_rate,
+                                vg_wsaudio_t *wsa, const vg_addr_t *peer, vg_session_t **out,
+                                char *why, size_t why_cap) {
+  *out = NULL;
+  snprintf(why, why_cap, "%s", "");
+  if (srv->shutting_down || srv->n_sessions >= srv->cfg.max_sessions) return VG_ELIMIT;
+  vg_session_t *s = calloc(1, sizeof *s);
+  if (!s) return VG_ENOMEM;
+  s->srv = srv;
+  s->mode = mode;
+  s->state = "connected"; /* the WebSocket is open: media flows now */
+  s->created_at = vg_server_now();
+  s->remote = *peer;
+  s->has_remote = true;
+  int r = new_session_id(s->id);
+  if (r == VG_OK && mode == VG_MODE_TRANSCRIBE) {
+    vg_transcriber_config_t tc = {.workers = srv->workers, .engine = srv->asr, .sid = s->id,
+                                  .pcm_rate = pcm_rate, .on_event = on_transcript, .ud = s};
+    r = vg_transcriber_create(&tc, &s->tr, why, why_cap);
+    if (r == VG_ELIMIT) r = VG_EAGAIN;
+  }
+  if (r < 0) {
+    free(s);
+    return r;
+  }
+  s->wsa = wsa;
+  session_insert(srv, s);
+  char a[VG_ADDR_STRLEN];
+  vg_addr_format(peer, a, sizeof a);
+  VG_LOG(VG_LOG_INFO, s->id, "new %s session over a WebSocket from %s", vg_mode_name(mode), a);
+  *out = s;
+  return VG_OK;
 }
 
 vg_session_t *vg_server_session_find(vg_server_t *srv, const char *id) {
@@ -433,6 +497,15 @@ vg_session_t *vg_server_session_find(vg_server_t *srv, const char *id) {
 }
 
 void vg_server_session_end(vg_session_t *s, const char *why) {
+  if (s->wsa) {
+    s->closed = true;
+    s->state = "closed";
+    emit_state(s, why);
+    vg_wsaudio_ending(s->wsa, s->srv->shutting_down ? VG_WS_CLOSE_GOING_AWAY : VG_WS_CLOSE_NORMAL,
+                      why);
+    vg_server_session_destroy(s);
+    return;
+  }
   vg_time_t now = vg_server_now();
   if (!s->closed) {
     (void)vg_rtc_close(s->rtc, now);
@@ -549,7 +622,7 @@ void vg_server_shutdown(vg_server_t *srv) {
   while (srv->sessions) {
     vg_session_t *s = srv->sessions;
     vg_server_session_end(s, "the server is shutting down");
-    if (srv->sessions == s) session_destroy(s); /* not ended by its events */
+    if (srv->sessions == s) vg_server_session_destroy(s); /* not ended by its events */
   }
   vg_udp_close(srv->udp);
   vg_tcp_close(srv->tcp);

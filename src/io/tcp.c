@@ -33,6 +33,8 @@ typedef struct vg_tcp_conn {
   vg_tls_t *tls;        /* owned; NULL for plain HTTP */
   vg_ws_t *ws;          /* owned; set once upgraded */
   vg_ws_handler_t wsh;
+  size_t ws_max_backlog;
+  bool ws_awaiting_first; /* the first-message deadline runs on `idle` */
   size_t pending_write;
   /* ICE-TCP */
   vg_rfc4571_t *deframer; /* owned */
@@ -211,14 +213,21 @@ static void ws_flush(conn_t *c) {
   if (!c->closing && vg_ws_wants_close(c->ws)) send_plain(c, "", 0, true);
 }
 
+/* A WebSocket may be quiet for the whole session: once upgraded, `idle`
+ * times only the first message (when the handler asked for a deadline) and
+ * the closing handshake, never silence, and incoming bytes do not reset it
+ * (a client that keeps sending after our close still goes in time). */
 static void ws_bytes(conn_t *c, const uint8_t *data, size_t len) {
-  uv_timer_stop(&c->idle); /* a WebSocket may be quiet for the whole session */
   if (vg_ws_feed(c->ws, data, len) < 0) {
     conn_close(c);
     return;
   }
   vg_ws_msg_t m;
   while (!c->closing && vg_ws_poll_message(c->ws, &m)) {
+    if (c->ws_awaiting_first) {
+      c->ws_awaiting_first = false;
+      uv_timer_stop(&c->idle);
+    }
     if (c->wsh.on_message) c->wsh.on_message(c->wsh.ud, c, &m);
   }
   if (!c->closing) ws_flush(c);
@@ -226,12 +235,19 @@ static void ws_bytes(conn_t *c, const uint8_t *data, size_t len) {
 
 static int ws_send(conn_t *c, bool text, const void *data, size_t len) {
   if (c->closing || !c->ws) return VG_ECLOSED;
-  int r = text ? vg_ws_send_text(c->ws, data, len) : vg_ws_send_binary(c->ws, data, len);
-  if (r == VG_ELIMIT || c->pending_write > VG_TCP_MAX_PENDING_WRITE) {
-    /* RFC 6455 §7.4.1: 1008, the client is not reading what it asked for */
-    VG_LOG(VG_LOG_WARN, NULL, "closing a WebSocket client that does not read");
-    if (vg_ws_close(c->ws, VG_WS_CLOSE_POLICY, "the client is not reading") == VG_OK) ws_flush(c);
-    conn_close(c);
+  /* What the kernel has not taken: the client's receive window and our
+   * socket buffer are full, so this is the client's reading, not ours. */
+  size_t backlog = uv_stream_get_write_queue_size((uv_stream_t *)&c->handle);
+  int r = backlog + len > c->ws_max_backlog
+              ? VG_ELIMIT
+              : text ? vg_ws_send_text(c->ws, data, len) : vg_ws_send_binary(c->ws, data, len);
+  if (r == VG_ELIMIT) {
+    /* RFC 6455 §7.4.1: 1008, the client is not reading what it asked for.
+     * The close goes behind what waits; the client sees it if it ever
+     * reads again, else the close timer ends the connection. */
+    VG_LOG(VG_LOG_WARN, NULL, "closing a WebSocket client that does not read (%zu bytes waiting)",
+           backlog);
+    vg_tcp_ws_close(c, VG_WS_CLOSE_POLICY, "client not reading");
     return VG_ELIMIT;
   }
   if (r < 0) return r;
@@ -252,7 +268,15 @@ void vg_tcp_ws_close(vg_tcp_conn_t *c, uint16_t code, const char *reason) {
   }
   ws_flush(c);
   /* RFC 6455 §7.1.1: a client that never answers our close is dropped. */
+  c->ws_awaiting_first = false;
   if (!c->closing) uv_timer_start(&c->idle, on_idle, VG_TCP_WS_CLOSE_TIMEOUT_MS, 0);
+}
+
+/* The client sent nothing within the handler's first-message deadline. */
+static void on_ws_first_timeout(uv_timer_t *tm) {
+  conn_t *c = tm->data;
+  VG_LOG(VG_LOG_INFO, NULL, "closing a WebSocket client that sent no message in time");
+  vg_tcp_ws_close(c, VG_WS_CLOSE_POLICY, "no message in time");
 }
 
 void vg_tcp_ws_detach(vg_tcp_conn_t *c) { memset(&c->wsh, 0, sizeof c->wsh); }
@@ -261,7 +285,8 @@ void vg_tcp_ws_detach(vg_tcp_conn_t *c) { memset(&c->wsh, 0, sizeof c->wsh); }
 static bool become_ws(conn_t *c, const vg_http_reply_t *reply) {
   char resp[VG_WS_HANDSHAKE_RESPONSE_MAX];
   int n = vg_ws_handshake_response(reply->ws_accept, NULL, resp, sizeof resp);
-  vg_ws_config_t cfg = {0};
+  vg_ws_config_t cfg = {.max_message = reply->ws_max_message};
+  c->ws_max_backlog = reply->ws_max_backlog ? reply->ws_max_backlog : VG_TCP_MAX_PENDING_WRITE;
   if (n < 0 || vg_ws_create(&cfg, &c->ws) < 0) {
     conn_close(c);
     return false;
@@ -269,8 +294,13 @@ static bool become_ws(conn_t *c, const vg_http_reply_t *reply) {
   c->wsh = reply->ws;
   if (reply->ws_conn) *reply->ws_conn = c;
   /* An event stream may only listen, for the whole session: no HTTP idle
-   * timeout once upgraded (its end comes from the session or the peer). */
+   * timeout once upgraded (its end comes from the session or the peer);
+   * only, when asked, a deadline for the first message. */
   uv_timer_stop(&c->idle);
+  if (reply->ws_first_message_ms) {
+    c->ws_awaiting_first = true;
+    uv_timer_start(&c->idle, on_ws_first_timeout, reply->ws_first_message_ms, 0);
+  }
   return send_plain(c, resp, (size_t)n, false);
 }
 

@@ -61,6 +61,15 @@ typedef struct {
   const char *ws_accept;
   vg_ws_handler_t ws;
   vg_tcp_conn_t **ws_conn;
+  /* The WebSocket's bounds, 0 for the defaults: the largest message it
+   * accepts (VG_WS_DEFAULT_MAX_MESSAGE), and how many bytes may wait for a
+   * client that does not read (VG_TCP_MAX_PENDING_WRITE) before it is closed
+   * with 1008. */
+  size_t ws_max_message;
+  size_t ws_max_backlog;
+  /* 0: none; else a client that sends no message within this many ms is
+   * closed with 1008 "no message in time". */
+  uint64_t ws_first_message_ms;
 } vg_http_reply_t;
 
 /* Adds a header to a reply (ignored past VG_TCP_MAX_REPLY_HEADERS). */
@@ -92,8 +101,13 @@ typedef struct vg_tcp vg_tcp_t;
 int vg_tcp_listen(uv_loop_t *loop, const vg_addr_t *bind_addr, uint16_t port,
                   const vg_tcp_handlers_t *h, vg_tcp_t **out);
 /* Sends a text message on a WebSocket connection. When the client does not
- * read and the output backlog is full, the connection is closed (1008) and
- * VG_ELIMIT returned; on_closed follows. */
+ * read and the bytes the kernel has not taken pass the connection's backlog
+ * bound, nothing more is sent: a close frame (1008 "client not reading") is
+ * queued behind what waits, the connection is closed once the client has
+ * read up to it or after VG_TCP_WS_CLOSE_TIMEOUT_MS, and VG_ELIMIT is
+ * returned (on_closed follows, later, unless the handler detached).
+ * VG_ECLOSED once the closing handshake has started. Never calls the
+ * handler back. */
 int vg_tcp_ws_send_text(vg_tcp_conn_t *c, const char *s, size_t len);
 int vg_tcp_ws_send_binary(vg_tcp_conn_t *c, const uint8_t *b, size_t len);
 /* Starts the closing handshake; the connection closes once it completes. */

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Makes the transcribe test's speech: three short sentences spoken by flite
-# (Debian's `flite`, voice VOICE, default rms), a second of lead-in, 1.5 s
-# pauses between them and two seconds of tail, with low-level noise (about
+# (Debian's `flite`, voice VOICE, default rms), LEAD seconds of lead-in
+# (default 1), 1.5 s pauses between them and two seconds of tail, with
+# low-level noise (about
 # -50 dBFS: a real microphone never sends pure digital silence, and
 # PocketSphinx emits an empty utterance on exact zeros).
 #
-#   make_flite_speech.sh OUT_DIR [VOICE]
+#   make_flite_speech.sh OUT_DIR [VOICE [LEAD]]
 #
 # Writes OUT_DIR/transcribe.wav (48 kHz mono 16-bit: what the fake
 # microphone plays, looping), OUT_DIR/transcribe16k.raw (the same WAV at
@@ -14,8 +15,9 @@
 # (where each sentence's speech is in the WAV: "start end" in seconds, one a
 # line; flite's own leading and trailing silence is trimmed off first).
 set -euo pipefail
-out=${1:?usage: make_flite_speech.sh OUT_DIR [VOICE]}
+out=${1:?usage: make_flite_speech.sh OUT_DIR [VOICE [LEAD]]}
 voice=${2:-rms}
+lead=${3:-1.0}
 mkdir -p "$out"
 # Every sox run in "repeatable" mode (its noise and dither seeded): the same
 # audio every time, so the offline baseline is reproducible.
@@ -27,7 +29,7 @@ sentences=(
   "speech recognition works best with a clear voice"
 )
 
-lead=1.0 gap=1.5
+gap=1.5
 parts=("$out/lead.wav")
 sox -n -r 48000 -c 1 -b 16 "$out/lead.wav" trim 0 "$lead"
 sox -n -r 48000 -c 1 -b 16 "$out/gap.wav" trim 0 "$gap"

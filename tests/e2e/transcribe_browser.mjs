@@ -30,12 +30,11 @@
 // Prints the numbers and one line per check, then RESULT passed=N failed=M;
 // exits non-zero when a check failed.
 
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { checkWer, median } from './lib/asr.mjs';
 import { readWav } from './lib/audio.mjs';
 import { checker, launch, parseArgs, vg, waitFor, waitState } from './lib/browser.mjs';
 
-const WER_MARGIN = 0.05;        // streamed may be at most 5 points worse than offline
 const STOP_BEFORE_END_S = 0.5;  // Stop this long before the WAV ends (in its 2 s tail)
 const DONE_TIMEOUT_MS = 10000;  // Stop -> "done"
 const LATENCY_SANE_MS = 2000;   // a final later than this after the end of speech is a defect
@@ -52,19 +51,6 @@ async function apiSessions(base, auth) {
   return r.json();
 }
 
-// The shared WER (src/asr/wer.h through vg_asr_offline).
-function wer(tool, ref, hyp) {
-  return JSON.parse(execFileSync(tool, ['wer', ref, hyp], { encoding: 'utf8' }));
-}
-
-function median(xs) {
-  if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const pct = (x) => `${(100 * x).toFixed(1)} %`;
 const ms = (x) => (x === null || x === undefined ? '—' : `${Number(x).toFixed(0)} ms`);
 
 async function main() {
@@ -210,12 +196,7 @@ async function main() {
     check(closed && tr.stream === 'done', 'the event stream closes after "done"', `page stream state ${tr.stream}`);
 
     // (b) WER, streamed vs offline, with one implementation.
-    const ws = wer(args.tool, refText, hyp);
-    const wo = wer(args.tool, refText, offline.text);
-    console.log(`WER streamed ${pct(ws.wer)} (${ws.errors}/${ws.ref_words}), offline ${pct(wo.wer)} (${wo.errors}/${wo.ref_words})`);
-    console.log(`WER_RESULT streamed=${ws.wer.toFixed(4)} offline=${wo.wer.toFixed(4)} words=${ws.ref_words}`);
-    check(ws.wer <= wo.wer + WER_MARGIN, `streamed WER within ${100 * WER_MARGIN} points of offline`,
-      `${pct(ws.wer)} vs ${pct(wo.wer)}`);
+    checkWer(c, { tool: args.tool, refText, hyp, offlineText: offline.text });
 
     // (c) latency of each final: the server's latency_ms, and a witness
     // from the page's side: the sentence's end in the WAV (timeline "mic"

@@ -24,149 +24,11 @@
 #include "base/log.h"
 #include "core/rtc.h"
 #include "sig/rfc4571.h"
+#include "server_test_util.h"
 #include "vgtest.h"
 
 #define FRAME_LEN 60
 
-typedef struct {
-  uv_loop_t loop;
-  vg_server_t *srv;
-  uint16_t port;
-} server_t;
-
-static uint16_t test_port(int salt) {
-  /* a port per process and test, above 1024, unlikely to clash */
-  return (uint16_t)(20000 + (getpid() * 7 + salt * 101) % 30000);
-}
-
-/* The speech engine the next server_start uses (NULL: the default). */
-static const char *g_asr_spec;
-
-static bool server_start(server_t *s, int salt, const char *token, size_t max_sessions) {
-  /* one recognizer is enough here, and loads fastest */
-  vg_config_t cfg;
-  char err[256];
-  vg_config_defaults(&cfg);
-  s->port = test_port(salt);
-  cfg.port = s->port;
-  cfg.max_sessions = max_sessions;
-  cfg.asr_streams = 1;
-  cfg.http_idle_ms = 1000; /* so the tests can outlast it */
-  if (g_asr_spec) snprintf(cfg.asr, sizeof cfg.asr, "%s", g_asr_spec);
-  if (vg_addr_parse(&cfg.bind, "127.0.0.1", 0, VG_TRANSPORT_UDP) < 0) return false;
-  cfg.has_bind = true;
-  if (token) snprintf(cfg.token, sizeof cfg.token, "%s", token);
-  if (uv_loop_init(&s->loop) != 0) return false;
-  if (vg_server_create(&s->loop, &cfg, &s->srv, err, sizeof err) < 0) {
-    fprintf(stderr, "  server: %s\n", err);
-    return false;
-  }
-  return true;
-}
-
-static void server_stop(server_t *s) {
-  vg_server_shutdown(s->srv);
-  uv_run(&s->loop, UV_RUN_DEFAULT);
-  vg_server_destroy(s->srv);
-  (void)uv_loop_close(&s->loop);
-}
-
-/* ---- a minimal HTTP client (responses parsed with http_parser) ------------ */
-
-typedef struct {
-  int status;
-  char body[8192];
-  size_t body_len;
-  char location[128];
-  char retry_after[16];
-  char www_auth[64];
-  char cur_field[64];
-  bool done;
-} response_t;
-
-static int on_status_cb(http_parser *p, const char *at, size_t len) {
-  (void)at, (void)len;
-  ((response_t *)p->data)->status = (int)p->status_code;
-  return 0;
-}
-static int on_field_cb(http_parser *p, const char *at, size_t len) {
-  response_t *r = p->data;
-  snprintf(r->cur_field, sizeof r->cur_field, "%.*s", (int)len, at);
-  return 0;
-}
-static int on_value_cb(http_parser *p, const char *at, size_t len) {
-  response_t *r = p->data;
-  if (strcasecmp(r->cur_field, "Location") == 0)
-    snprintf(r->location, sizeof r->location, "%.*s", (int)len, at);
-  if (strcasecmp(r->cur_field, "Retry-After") == 0)
-    snprintf(r->retry_after, sizeof r->retry_after, "%.*s", (int)len, at);
-  if (strcasecmp(r->cur_field, "WWW-Authenticate") == 0)
-    snprintf(r->www_auth, sizeof r->www_auth, "%.*s", (int)len, at);
-  return 0;
-}
-static int on_body_cb(http_parser *p, const char *at, size_t len) {
-  response_t *r = p->data;
-  if (r->body_len + len < sizeof r->body) {
-    memcpy(r->body + r->body_len, at, len);
-    r->body_len += len;
-    r->body[r->body_len] = '\0';
-  }
-  return 0;
-}
-static int on_done_cb(http_parser *p) {
-  ((response_t *)p->data)->status = (int)p->status_code;
-  ((response_t *)p->data)->done = true;
-  return 0;
-}
-
-/* Sends raw bytes on a new connection and runs the server's loop until a
- * whole response has come back (or 3 s pass). */
-static bool http_raw(server_t *s, const void *req, size_t len, response_t *resp) {
-  memset(resp, 0, sizeof *resp);
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(s->port)};
-  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) return false;
-  fcntl(fd, F_SETFL, O_NONBLOCK);
-  http_parser p;
-  http_parser_settings st;
-  http_parser_settings_init(&st);
-  st.on_status = on_status_cb;
-  st.on_header_field = on_field_cb;
-  st.on_header_value = on_value_cb;
-  st.on_body = on_body_cb;
-  st.on_message_complete = on_done_cb;
-  http_parser_init(&p, HTTP_RESPONSE);
-  p.data = resp;
-  size_t sent = 0;
-  uint64_t until = uv_hrtime() + 3000000000ull;
-  while (!resp->done && uv_hrtime() < until) {
-    if (sent < len) {
-      ssize_t n = send(fd, (const char *)req + sent, len - sent, MSG_NOSIGNAL);
-      if (n > 0) sent += (size_t)n;
-      else if (n < 0 && errno != EAGAIN) break; /* the server closed on us */
-    }
-    uv_run(&s->loop, UV_RUN_NOWAIT);
-    char buf[4096];
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n > 0) http_parser_execute(&p, &st, buf, (size_t)n);
-    else if (n == 0) break;
-  }
-  close(fd);
-  return resp->done;
-}
-
-static bool http_do(server_t *s, const char *method, const char *path, const char *headers,
-                    const char *body, size_t body_len, response_t *resp) {
-  size_t cap = 1024 + body_len;
-  char *req = malloc(cap);
-  int n = snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Length: %zu\r\n\r\n",
-                   method, path, headers ? headers : "", body_len);
-  memcpy(req + n, body, body_len);
-  bool ok = http_raw(s, req, (size_t)n + body_len, resp);
-  free(req);
-  return ok;
-}
 
 /* ---- an echo client over real UDP ----------------------------------------- */
 
@@ -555,6 +417,41 @@ static void test_echo_over_ice_tcp_when_udp_is_blocked(void) {
   server_stop(&s);
 }
 
+/* The ICE-TCP peer resets its connection while the server is not looking;
+ * the session's next transmit (its RTCP report, from the timer) fails, the
+ * failed write closes the connection and its close callback ends the
+ * session from inside that transmit. The session must end cleanly, not be
+ * serviced again after it was destroyed. */
+static void test_ice_tcp_reset_under_a_transmit(void) {
+  vg_log_set_level(VG_LOG_ERROR);
+  server_t s;
+  CHECK(server_start(&s, 3, NULL, 10));
+  client_t c;
+  CHECK(client_start(&c, &s));
+  c.udp_blocked = true;
+  for (int i = 0; i < 3000 && !c.connected; i++) run_both(&s, &c, 1);
+  CHECK(c.connected);
+  CHECK_EQ(c.selected.transport, VG_TRANSPORT_TCP);
+  run_both(&s, &c, 100);
+  /* RST instead of FIN (SO_LINGER 0), and the server's loop not running
+   * until its RTCP timer is due: libuv runs timers before it polls, so the
+   * write meets the reset before the read does. */
+  struct linger lg = {1, 0};
+  CHECK(setsockopt(c.tcp_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0);
+  close(c.tcp_fd);
+  c.tcp_fd = -1;
+  struct timespec wait = {1, 200000000};
+  nanosleep(&wait, NULL);
+  for (int i = 0; i < 50; i++) {
+    uv_run(&s.loop, UV_RUN_NOWAIT);
+    struct timespec ms1 = {0, 1000000};
+    nanosleep(&ms1, NULL);
+  }
+  CHECK_EQ(vg_server_session_count(s.srv), 0);
+  client_stop(&c);
+  server_stop(&s);
+}
+
 /* Transcribe mode end to end: a real recording (PocketSphinx's test data,
  * "go forward ten meters"), Opus-encoded, sent at real-time pace over UDP;
  * the server decodes it on a worker and the transcript has the words. */
@@ -712,4 +609,5 @@ static void test_exec_engine_crash_is_reported(void) {
 }
 
 VGT_MAIN(VGT_CASE(test_transcribe_session), VGT_CASE(test_exec_engine_crash_is_reported), VGT_CASE(test_echo_survives_hostile_requests), VGT_CASE(test_offer_errors_and_token),
-         VGT_CASE(test_echo_over_ice_tcp_when_udp_is_blocked), VGT_CASE(test_urls_name_each_address_once))
+         VGT_CASE(test_echo_over_ice_tcp_when_udp_is_blocked),
+         VGT_CASE(test_ice_tcp_reset_under_a_transmit), VGT_CASE(test_urls_name_each_address_once))
