@@ -19,13 +19,13 @@
 #      session-second, delay, connect time;
 #   2. "capacity": more sessions per server, 20 s each, until one is not
 #      held (loss >= 0.1 %, a failed session, or the server died);
-#   3. voxgate only: 1000 sessions for 60 s ("big"; --quick 500 for 15 s); 1000 idle sessions
-#      (memory per idle session); connect time of 100 new sessions while a
-#      second generator holds 500 ("running" + "connect");
+#   3. voxgate only: 1000 sessions for 60 s ("big"; --quick 500 for 15 s);
+#      1000 idle sessions (memory per idle session); connect time of 100 new
+#      sessions while a second generator holds 500 ("running" + "connect");
 #   4. voxgate only: bench/churn.sh (10,000 sessions, 50 at a time; --quick
 #      2,000) unless --no-churn.
 # Then it prints every run, the summary table, the CPU ratios and the
-# issue's targets, met or not. The whole run takes about 12 minutes
+# issue's targets, met or not. The whole run takes about 11 minutes
 # (--quick: about 4). Exit status: 0 every target met, 1 one not met,
 # 2 the set-up failed. Needs root (ip netns). The machine's load average
 # is printed with each run: the figures move with what else runs.
