@@ -25,7 +25,7 @@
 #   4. voxgate only: bench/churn.sh (10,000 sessions, 50 at a time; --quick
 #      2,000) unless --no-churn.
 # Then it prints every run, the summary table, the CPU ratios and the
-# issue's targets, met or not. The whole run takes about 11 minutes
+# issue's targets, met or not. The whole run takes about 12 minutes
 # (--quick: about 4). Exit status: 0 every target met, 1 one not met,
 # 2 the set-up failed. Needs root (ip netns). The machine's load average
 # is printed with each run: the figures move with what else runs.
