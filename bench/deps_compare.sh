@@ -19,32 +19,10 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/../scripts/deps.sh" bench
 
-want="janus python3-aiortc python3-aiohttp python3-numpy iproute2 curl procps"
-missing=""
-for p in $want; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    missing="$missing $p"
-done
-[ -z "$missing" ] && exit 0
-echo "bench/deps_compare.sh: installing:$missing"
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "need root (or sudo) to install:$missing" >&2; exit 1; }
-  SUDO=sudo
-fi
-policy=/usr/sbin/policy-rc.d
-own_policy=""
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\n# bench/deps_compare.sh: no service starts while it installs packages\nexit 101\n' \
-    | $SUDO tee "$policy" >/dev/null && $SUDO chmod 755 "$policy" && own_policy=1
-fi
-rc=0
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq || rc=$?
-# shellcheck disable=SC2086
-[ "$rc" != 0 ] || $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null || rc=$?
-[ -z "$own_policy" ] || $SUDO rm -f "$policy"
-[ "$rc" = 0 ] || { echo "bench/deps_compare.sh: apt-get failed ($rc)" >&2; exit 1; }
+. "$here/../scripts/apt_lib.sh"
+apt_install_missing bench/deps_compare.sh \
+  janus python3-aiortc python3-aiohttp python3-numpy iproute2 curl procps
+[ -n "$apt_installed" ] || exit 0
 # Belt and braces: if a Janus service started anyway (a machine whose
 # policy-rc.d allows it), stop it; the benchmark starts its own.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet janus 2>/dev/null; then

@@ -13,19 +13,7 @@ case "${1:-build}" in
   bench) want="$BUILD $BENCH" ;;
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
-missing=""
-for p in $want; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    missing="$missing $p"
-done
-[ -z "$missing" ] && exit 0
-echo "installing:$missing"
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "need root (or sudo) to install:$missing" >&2; exit 1; }
-  SUDO=sudo
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/apt_lib.sh"
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing
+apt_install_missing scripts/deps.sh $want
