@@ -35,17 +35,25 @@
  * the caller's tag length; libsrtp2 keys it with 160 bits. */
 #define SHA1_LEN 20
 
-/* ---- AES-128 ICM (counter mode) ----------------------------------------- */
+/* ---- the cipher state and its lifecycle (ICM and GCM) ------------------- */
 
 typedef struct {
-  EVP_CIPHER_CTX *ctx;         /* owned; AES-128-CTR, keyed by init */
-  uint8_t offset[ICM_BLOCK];   /* the salt, left-aligned (RFC 3711 §4.1.1) */
-  size_t used;                 /* keystream bytes used since the last IV */
-} icm_t;
+  EVP_CIPHER_CTX *ctx; /* owned; AES-128-CTR or AES-128-GCM, keyed by init */
+  union {
+    struct {                     /* ICM */
+      uint8_t offset[ICM_BLOCK]; /* the salt, left-aligned (RFC 3711 §4.1.1) */
+      size_t used;               /* keystream bytes used since the last IV */
+    };
+    struct {        /* GCM */
+      int tag_len;  /* 16 or 8 */
+      bool encrypt; /* the direction set with the IV */
+    };
+  };
+} aes_t;
 
-static srtp_err_status_t icm_dealloc(srtp_cipher_t *c) {
+static srtp_err_status_t aes_dealloc(srtp_cipher_t *c) {
   if (!c) return srtp_err_status_ok;
-  icm_t *s = c->state;
+  aes_t *s = c->state;
   if (s) {
     EVP_CIPHER_CTX_free(s->ctx);
     OPENSSL_cleanse(s, sizeof *s);
@@ -55,29 +63,39 @@ static srtp_err_status_t icm_dealloc(srtp_cipher_t *c) {
   return srtp_err_status_ok;
 }
 
+/* A cipher of `type` with its state and an unkeyed OpenSSL context; the
+ * caller has checked the lengths. */
+static srtp_err_status_t aes_alloc(srtp_cipher_t **out, const srtp_cipher_type_t *type,
+                                   int algorithm, int key_len) {
+  *out = NULL;
+  srtp_cipher_t *c = calloc(1, sizeof *c);
+  aes_t *s = calloc(1, sizeof *s);
+  if (c) c->state = s;
+  if (!c || !s || !(s->ctx = EVP_CIPHER_CTX_new())) {
+    aes_dealloc(c);
+    if (!c) free(s);
+    return srtp_err_status_alloc_fail;
+  }
+  c->type = type;
+  c->algorithm = algorithm;
+  c->key_len = key_len;
+  *out = c;
+  return srtp_err_status_ok;
+}
+
+/* ---- AES-128 ICM (counter mode) ----------------------------------------- */
+
 static const srtp_cipher_type_t icm_type;
 
 static srtp_err_status_t icm_alloc(srtp_cipher_t **out, int key_len, int tag_len) {
   (void)tag_len;
   *out = NULL;
   if (key_len != ICM_KEY_LEN_WSALT) return srtp_err_status_bad_param;
-  srtp_cipher_t *c = calloc(1, sizeof *c);
-  icm_t *s = calloc(1, sizeof *s);
-  if (c) c->state = s;
-  if (!c || !s || !(s->ctx = EVP_CIPHER_CTX_new())) {
-    icm_dealloc(c);
-    if (!c) free(s);
-    return srtp_err_status_alloc_fail;
-  }
-  c->type = &icm_type;
-  c->algorithm = SRTP_AES_ICM_128;
-  c->key_len = key_len;
-  *out = c;
-  return srtp_err_status_ok;
+  return aes_alloc(out, &icm_type, SRTP_AES_ICM_128, key_len);
 }
 
 static srtp_err_status_t icm_init(void *state, const uint8_t *key) {
-  icm_t *s = state;
+  aes_t *s = state;
   memset(s->offset, 0, sizeof s->offset);
   memcpy(s->offset, key + AES128_KEY_LEN, ICM_SALT_LEN);
   s->used = 0;
@@ -91,7 +109,7 @@ static srtp_err_status_t icm_init(void *state, const uint8_t *key) {
  * counter mode. */
 static srtp_err_status_t icm_set_iv(void *state, uint8_t *iv, srtp_cipher_direction_t dir) {
   (void)dir;
-  icm_t *s = state;
+  aes_t *s = state;
   uint8_t counter[ICM_BLOCK];
   for (size_t i = 0; i < ICM_BLOCK; i++) counter[i] = (uint8_t)(iv[i] ^ s->offset[i]);
   s->used = 0;
@@ -102,7 +120,7 @@ static srtp_err_status_t icm_set_iv(void *state, uint8_t *iv, srtp_cipher_direct
 /* XORs the next keystream bytes into buf (successive calls continue the
  * keystream, as key derivation and keystream prefixes need). */
 static srtp_err_status_t icm_crypt(void *state, uint8_t *buf, unsigned int *len) {
-  icm_t *s = state;
+  aes_t *s = state;
   if (*len == 0) return srtp_err_status_ok;
   if (*len > ICM_MAX_KEYSTREAM - s->used) return srtp_err_status_terminus;
   int outl = 0;
@@ -114,56 +132,27 @@ static srtp_err_status_t icm_crypt(void *state, uint8_t *buf, unsigned int *len)
 
 /* ---- AES-128 GCM ------------------------------------------------------- */
 
-typedef struct {
-  EVP_CIPHER_CTX *ctx; /* owned; AES-128-GCM, keyed by init */
-  int tag_len;         /* 16 or 8 */
-  bool encrypt;        /* the direction set with the IV */
-} gcm_t;
-
-static srtp_err_status_t gcm_dealloc(srtp_cipher_t *c) {
-  if (!c) return srtp_err_status_ok;
-  gcm_t *s = c->state;
-  if (s) {
-    EVP_CIPHER_CTX_free(s->ctx);
-    OPENSSL_cleanse(s, sizeof *s);
-    free(s);
-  }
-  free(c);
-  return srtp_err_status_ok;
-}
-
 static const srtp_cipher_type_t gcm_type;
 
 static srtp_err_status_t gcm_alloc(srtp_cipher_t **out, int key_len, int tag_len) {
   *out = NULL;
   if (key_len != GCM_KEY_LEN_WSALT || (tag_len != GCM_TAG_LEN && tag_len != GCM_TAG_LEN_8))
     return srtp_err_status_bad_param;
-  srtp_cipher_t *c = calloc(1, sizeof *c);
-  gcm_t *s = calloc(1, sizeof *s);
-  if (c) c->state = s;
-  if (!c || !s || !(s->ctx = EVP_CIPHER_CTX_new())) {
-    gcm_dealloc(c);
-    if (!c) free(s);
-    return srtp_err_status_alloc_fail;
-  }
-  s->tag_len = tag_len;
-  c->type = &gcm_type;
-  c->algorithm = SRTP_AES_GCM_128;
-  c->key_len = key_len;
-  *out = c;
-  return srtp_err_status_ok;
+  srtp_err_status_t st = aes_alloc(out, &gcm_type, SRTP_AES_GCM_128, key_len);
+  if (st == srtp_err_status_ok) ((aes_t *)(*out)->state)->tag_len = tag_len;
+  return st;
 }
 
 /* The key is the first 16 octets; libsrtp2 applies the salt to the IV. */
 static srtp_err_status_t gcm_init(void *state, const uint8_t *key) {
-  gcm_t *s = state;
+  aes_t *s = state;
   if (EVP_CipherInit_ex(s->ctx, EVP_aes_128_gcm(), NULL, key, NULL, 1) != 1)
     return srtp_err_status_init_fail;
   return srtp_err_status_ok;
 }
 
 static srtp_err_status_t gcm_set_iv(void *state, uint8_t *iv, srtp_cipher_direction_t dir) {
-  gcm_t *s = state;
+  aes_t *s = state;
   if (dir != srtp_direction_encrypt && dir != srtp_direction_decrypt)
     return srtp_err_status_bad_param;
   s->encrypt = dir == srtp_direction_encrypt;
@@ -176,7 +165,7 @@ static srtp_err_status_t gcm_set_iv(void *state, uint8_t *iv, srtp_cipher_direct
 /* RFC 7714 §8.2/§9.2: the RTP header (or SRTCP header and index) is
  * authenticated, not encrypted. */
 static srtp_err_status_t gcm_set_aad(void *state, const uint8_t *aad, uint32_t len) {
-  gcm_t *s = state;
+  aes_t *s = state;
   int outl = 0;
   if (len && EVP_CipherUpdate(s->ctx, NULL, &outl, aad, (int)len) != 1)
     return srtp_err_status_algo_fail;
@@ -184,7 +173,7 @@ static srtp_err_status_t gcm_set_aad(void *state, const uint8_t *aad, uint32_t l
 }
 
 static srtp_err_status_t gcm_encrypt(void *state, uint8_t *buf, unsigned int *len) {
-  gcm_t *s = state;
+  aes_t *s = state;
   int outl = 0;
   if (!s->encrypt) return srtp_err_status_bad_param;
   if (*len && (EVP_CipherUpdate(s->ctx, buf, &outl, buf, (int)*len) != 1 || outl != (int)*len))
@@ -194,7 +183,7 @@ static srtp_err_status_t gcm_encrypt(void *state, uint8_t *buf, unsigned int *le
 
 /* After encrypt: the tag, written to `tag` (the caller appends it). */
 static srtp_err_status_t gcm_get_tag(void *state, uint8_t *tag, uint32_t *len) {
-  gcm_t *s = state;
+  aes_t *s = state;
   uint8_t none[GCM_TAG_LEN];
   int outl = 0;
   if (EVP_CipherFinal_ex(s->ctx, none, &outl) != 1 ||
@@ -207,7 +196,7 @@ static srtp_err_status_t gcm_get_tag(void *state, uint8_t *tag, uint32_t *len) {
 /* `buf` holds the ciphertext followed by the tag; on success *len loses
  * the tag and buf holds the plaintext. */
 static srtp_err_status_t gcm_decrypt(void *state, uint8_t *buf, unsigned int *len) {
-  gcm_t *s = state;
+  aes_t *s = state;
   if (s->encrypt) return srtp_err_status_bad_param;
   if (*len < (unsigned)s->tag_len) return srtp_err_status_bad_param;
   unsigned int n = *len - (unsigned)s->tag_len;
@@ -376,7 +365,7 @@ static const srtp_auth_test_case_t hmac_kat = {sizeof hmac_kat_key, hmac_kat_key
 
 static const srtp_cipher_type_t icm_type = {
     .alloc = icm_alloc,
-    .dealloc = icm_dealloc,
+    .dealloc = aes_dealloc,
     .init = icm_init,
     .set_aad = NULL, /* not an AEAD */
     .encrypt = icm_crypt,
@@ -390,7 +379,7 @@ static const srtp_cipher_type_t icm_type = {
 
 static const srtp_cipher_type_t gcm_type = {
     .alloc = gcm_alloc,
-    .dealloc = gcm_dealloc,
+    .dealloc = aes_dealloc,
     .init = gcm_init,
     .set_aad = gcm_set_aad,
     .encrypt = gcm_encrypt,
