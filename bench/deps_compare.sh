@@ -19,6 +19,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/../scripts/deps.sh" bench
 
+# shellcheck source=scripts/apt_lib.sh
 . "$here/../scripts/apt_lib.sh"
 apt_install_missing bench/deps_compare.sh \
   janus python3-aiortc python3-aiohttp python3-numpy iproute2 curl procps

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Sourced by the scripts that install Debian packages (scripts/deps.sh,
 # tests/e2e/deps_aiortc.sh, bench/deps_compare.sh); POSIX sh.
 #
@@ -39,6 +40,7 @@ apt_install_missing() {
     apt_rc=$?
   [ -z "$apt_own_policy" ] || $SUDO rm -f "$apt_policy"
   [ "$apt_rc" = 0 ] || { echo "$apt_who: apt-get failed ($apt_rc)" >&2; exit 1; }
+  # shellcheck disable=SC2034 # read by the caller
   apt_installed=1
   return 0
 }

@@ -14,6 +14,7 @@ case "${1:-build}" in
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/apt_lib.sh
 . "$here/apt_lib.sh"
 # shellcheck disable=SC2086
 apt_install_missing scripts/deps.sh $want

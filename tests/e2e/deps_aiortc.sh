@@ -7,6 +7,7 @@
 #   iproute2                        network namespaces and veth pairs
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/apt_lib.sh
 . "$here/../../scripts/apt_lib.sh"
 apt_install_missing tests/e2e/deps_aiortc.sh \
   python3-aiortc python3-aiohttp python3-numpy espeak-ng sox iproute2
