@@ -21,7 +21,7 @@ vg_time_t vg_bench_now(void) {
 
 /* --- HTTP ------------------------------------------------------------------- */
 
-static size_t on_body(char *p, size_t size, size_t n, void *ud) {
+size_t vg_bench_buf_write(char *p, size_t size, size_t n, void *ud) {
   vg_bench_buf_t *b = ud;
   size_t len = size * n;
   if (b->len + len + 1 > b->cap) {
@@ -72,7 +72,7 @@ long vg_bench_http(vg_bench_http_t *h, const char *method, const char *url,
   body->len = 0;
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, vg_bench_buf_write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
   curl_easy_setopt(c, CURLOPT_FORBID_REUSE, h->fresh_connection ? 1L : 0L);
   if (payload) {
@@ -171,13 +171,18 @@ static int add_host_candidate(int fd, const char *server_host, char *offer, int 
       getsockname(fd, (struct sockaddr *)&self, &sl) < 0)
     return n;
   char ip[INET_ADDRSTRLEN];
+  if (!inet_ntop(AF_INET, &self.sin_addr, ip, sizeof ip)) return n;
+  return vg_bench_offer_add_host(offer, n, cap, ip, ntohs(self.sin_port));
+}
+
+int vg_bench_offer_add_host(char *offer, int n, size_t cap, const char *ip, unsigned port) {
   const char *eoc = strstr(offer, "a=end-of-candidates\r\n");
-  if (!eoc || !inet_ntop(AF_INET, &self.sin_addr, ip, sizeof ip)) return n;
+  if (!eoc) return n;
   char line[128];
-  int ll = snprintf(line, sizeof line, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n", ip,
-                    (unsigned)ntohs(self.sin_port));
+  int ll =
+      snprintf(line, sizeof line, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n", ip, port);
   size_t at = (size_t)(eoc - offer);
-  if (ll <= 0 || (size_t)n + (size_t)ll + 1 > cap) return n;
+  if (ll <= 0 || (size_t)ll >= sizeof line || (size_t)n + (size_t)ll + 1 > cap) return n;
   memmove(offer + at + ll, offer + at, (size_t)n - at + 1);
   memcpy(offer + at, line, (size_t)ll);
   return n + ll;

@@ -25,6 +25,11 @@ typedef struct {
   size_t len, cap;
 } vg_bench_buf_t;
 
+/* A CURLOPT_WRITEFUNCTION that appends to the vg_bench_buf_t `ud` (keeping
+ * it NUL-terminated). Returns `size * n`, or 0 when it cannot grow (curl
+ * then fails the request with a write error). */
+size_t vg_bench_buf_write(char *p, size_t size, size_t n, void *ud);
+
 /* One libcurl easy handle (owned) and what every request carries. */
 typedef struct {
   CURL *curl;
@@ -73,6 +78,13 @@ typedef struct {
 int vg_bench_whip_start(vg_bench_http_t *h, vg_rtc_t *rtc, int fd, const char *base_url,
                         const char *whip_url, bool add_candidate, vg_bench_whip_t *out, char *why,
                         size_t why_cap);
+
+/* Inserts "a=candidate:1 1 udp 2130706431 <ip> <port> typ host" (our UDP
+ * host candidate, RFC 8839 §5.1) before the "a=end-of-candidates" line of
+ * the NUL-terminated `offer` of length `n` in a buffer of `cap` bytes.
+ * Returns the new length, or `n` unchanged when the offer has no such line
+ * or the line does not fit. */
+int vg_bench_offer_add_host(char *offer, int n, size_t cap, const char *ip, unsigned port);
 
 /* Nearest-rank percentile `p` (0-100) of sorted v[0..n), n > 0. */
 double vg_bench_percentile(const double *v, size_t n, int p);

@@ -495,18 +495,10 @@ static int add_candidate(load_session_t *s, char *offer, int n, size_t cap) {
   struct sockaddr_in self;
   socklen_t sl = sizeof self;
   char ip[INET_ADDRSTRLEN];
-  const char *eoc = strstr(offer, "a=end-of-candidates\r\n");
-  if (s->tcp || s->fd < 0 || !eoc || getsockname(s->fd, (struct sockaddr *)&self, &sl) < 0 ||
+  if (s->tcp || s->fd < 0 || getsockname(s->fd, (struct sockaddr *)&self, &sl) < 0 ||
       self.sin_addr.s_addr == 0 || !inet_ntop(AF_INET, &self.sin_addr, ip, sizeof ip))
     return n;
-  char line[128];
-  int ll = snprintf(line, sizeof line, "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n", ip,
-                    (unsigned)ntohs(self.sin_port));
-  size_t at = (size_t)(eoc - offer);
-  if (ll <= 0 || (size_t)n + (size_t)ll + 1 > cap) return n;
-  memmove(offer + at + ll, offer + at, (size_t)n - at + 1);
-  memcpy(offer + at, line, (size_t)ll);
-  return n + ll;
+  return vg_bench_offer_add_host(offer, n, cap, ip, ntohs(self.sin_port));
 }
 
 int load_session_open(load_run_t *run, load_session_t *s, int idx) {

@@ -88,23 +88,6 @@ static int on_timer(CURLM *m, long ms, void *ud) {
   return 0;
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *ud) {
-  vg_bench_buf_t *b = ud;
-  size_t len = size * n;
-  if (b->len + len + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + len + 1) cap *= 2;
-    char *d = realloc(b->data, cap);
-    if (!d) return 0;
-    b->data = d;
-    b->cap = cap;
-  }
-  memcpy(b->data + b->len, p, len);
-  b->len += len;
-  b->data[b->len] = '\0';
-  return len;
-}
-
 /* Starts one request: POST `payload` (taken, owned by the request) with
  * `ctype`, or `method` without a body. Returns the request or NULL. */
 static req_t *start(load_sig_t *sig, load_sig_session_t *ss, void *user, req_kind_t kind,
@@ -133,7 +116,7 @@ static req_t *start(load_sig_t *sig, load_sig_session_t *ss, void *user, req_kin
   CURL *c = r->easy;
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->hdrs);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, vg_bench_buf_write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
   curl_easy_setopt(c, CURLOPT_PRIVATE, r);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->err);
