@@ -19,16 +19,22 @@ static int fail(int code, const char **why, const char *reason) {
   return code;
 }
 
-/* Parses `s` as one JSON object (jansson). NULL when it is not one. */
-static json_t *load_object(const char *s, size_t len) {
+/* Parses the text message `s` as one JSON object (jansson) into *out
+ * (owned by the caller: json_decref it). Returns VG_OK, VG_ELIMIT when
+ * longer than VG_WSAUDIO_MAX_TEXT, VG_EINVAL when not one JSON object. */
+static int load_object(const char *s, size_t len, json_t **out, const char **why) {
+  *out = NULL;
+  if (len > VG_WSAUDIO_MAX_TEXT) return fail(VG_ELIMIT, why, "control message too long");
   json_error_t err;
   /* Duplicate keys would make "which value counts" ambiguous. */
   json_t *j = json_loadb(s, len, JSON_REJECT_DUPLICATES, &err);
   if (j && !json_is_object(j)) {
     json_decref(j);
-    return NULL;
+    j = NULL;
   }
-  return j;
+  if (!j) return fail(VG_EINVAL, why, "a text message must be one JSON object");
+  *out = j;
+  return VG_OK;
 }
 
 /* An integral number in [lo, hi] (an integer, or a real with no fraction:
@@ -80,10 +86,9 @@ static int parse_config(const json_t *o, vg_wsaudio_config_t *c, const char **wh
 
 int vg_wsaudio_parse(const char *s, size_t len, vg_wsaudio_msg_t *out, const char **why) {
   memset(out, 0, sizeof *out);
-  if (len > VG_WSAUDIO_MAX_TEXT) return fail(VG_ELIMIT, why, "control message too long");
-  json_t *o = load_object(s, len);
-  if (!o) return fail(VG_EINVAL, why, "a text message must be one JSON object");
-  int r = VG_OK;
+  json_t *o;
+  int r = load_object(s, len, &o, why);
+  if (r < 0) return r;
   const json_t *type = json_object_get(o, "type");
   if (type && !json_is_string(type)) {
     r = fail(VG_EINVAL, why, "\"type\" must be a string");
@@ -142,10 +147,9 @@ int vg_wsaudio_format_config(const vg_wsaudio_config_t *cfg, char *out, size_t c
 
 int vg_vosk_parse(const char *s, size_t len, vg_vosk_msg_t *out, const char **why) {
   memset(out, 0, sizeof *out);
-  if (len > VG_WSAUDIO_MAX_TEXT) return fail(VG_ELIMIT, why, "control message too long");
-  json_t *o = load_object(s, len);
-  if (!o) return fail(VG_EINVAL, why, "a text message must be one JSON object");
-  int r = VG_OK;
+  json_t *o;
+  int r = load_object(s, len, &o, why);
+  if (r < 0) return r;
   const json_t *cfg = json_object_get(o, "config");
   if (is_eof(o)) {
     out->kind = VG_VOSK_MSG_EOF;
