@@ -142,6 +142,17 @@ static bool text_is(const uint8_t *p, size_t n, const char *want) {
   return p && n == strlen(want) && memcmp(p, want, n) == 0;
 }
 
+/* Starts the RFC 5769 §2.1 request in `out` up to its MESSAGE-INTEGRITY:
+ * its attributes in the vector's order, padded with spaces as it is. */
+static void begin_req(vg_stun_builder_t *b, uint8_t *out, size_t cap) {
+  vg_stun_build_begin(b, out, cap, VG_STUN_BINDING_REQUEST, TXID);
+  vg_stun_build_set_padding(b, 0x20);
+  vg_stun_add_software(b, "STUN test client");
+  vg_stun_add_priority(b, 0x6e0001ff);
+  vg_stun_add_ice_controlled(b, 0x932ff9b151263b36ull);
+  vg_stun_add_username(b, "evtj:h6vY", 9);
+}
+
 static void test_crc32_check_value(void) {
   /* The CRC-32/ISO-HDLC check value. */
   CHECK_EQ(vg_stun_crc32((const uint8_t *)"123456789", 9), 0xCBF43926u);
@@ -171,12 +182,7 @@ static void test_rfc5769_request(void) {
   /* Rebuild byte for byte (the vectors pad with spaces). */
   uint8_t out[256];
   vg_stun_builder_t b;
-  vg_stun_build_begin(&b, out, sizeof out, VG_STUN_BINDING_REQUEST, TXID);
-  vg_stun_build_set_padding(&b, 0x20);
-  vg_stun_add_software(&b, "STUN test client");
-  vg_stun_add_priority(&b, 0x6e0001ff);
-  vg_stun_add_ice_controlled(&b, 0x932ff9b151263b36ull);
-  vg_stun_add_username(&b, "evtj:h6vY", 9);
+  begin_req(&b, out, sizeof out);
   vg_stun_add_message_integrity(&b, pw(), pw_len());
   vg_stun_add_fingerprint(&b);
   CHECK_EQ(vg_stun_build_end(&b), sizeof REQ);
@@ -486,12 +492,7 @@ static void test_rfc5769_with_prekeyed_key(void) {
     /* The request rebuilt byte for byte with the key object. */
     uint8_t out[256];
     vg_stun_builder_t b;
-    vg_stun_build_begin(&b, out, sizeof out, VG_STUN_BINDING_REQUEST, TXID);
-    vg_stun_build_set_padding(&b, 0x20);
-    vg_stun_add_software(&b, "STUN test client");
-    vg_stun_add_priority(&b, 0x6e0001ff);
-    vg_stun_add_ice_controlled(&b, 0x932ff9b151263b36ull);
-    vg_stun_add_username(&b, "evtj:h6vY", 9);
+    begin_req(&b, out, sizeof out);
     vg_stun_add_message_integrity_key(&b, k);
     vg_stun_add_fingerprint(&b);
     CHECK_EQ(vg_stun_build_end(&b), sizeof REQ);

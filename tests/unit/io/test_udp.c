@@ -23,6 +23,20 @@ typedef struct {
   int bad_after; /* after this many, also send one to port 0 (refused) */
 } echo_t;
 
+/* One datagram from the non-blocking `fd`, waiting up to ~100 ms for it.
+ * Returns its length, or -1 when none came. */
+static ssize_t recv_wait(int fd, uint8_t *d, size_t cap) {
+  ssize_t n = -1;
+  for (int k = 0; k < 100 && n < 0; k++) {
+    n = recv(fd, d, cap, 0);
+    if (n < 0) {
+      struct timespec ms = {0, 1000000};
+      nanosleep(&ms, NULL);
+    }
+  }
+  return n;
+}
+
 /* Echoes every datagram to its source; once, an extra send the kernel
  * refuses (UDP to port 0 is EINVAL) lands in the middle of the batch. */
 static void on_recv(void *ud, const vg_addr_t *from, const uint8_t *buf, size_t len) {
@@ -74,14 +88,7 @@ static void test_batch_in_order_with_a_refused_datagram(void) {
   /* Every echo came back, in order, although one send between them failed. */
   for (uint8_t i = 0; i < N; i++) {
     uint8_t d[64];
-    ssize_t n = -1;
-    for (int k = 0; k < 100 && n < 0; k++) {
-      n = recv(fd, d, sizeof d, 0);
-      if (n < 0) {
-        struct timespec ms = {0, 1000000};
-        nanosleep(&ms, NULL);
-      }
-    }
+    ssize_t n = recv_wait(fd, d, sizeof d);
     CHECK_EQ(n, 32);
     CHECK_EQ(d[0], i);
     CHECK_EQ(d[31], i);
@@ -103,14 +110,7 @@ static void test_batch_in_order_with_a_refused_datagram(void) {
   const uint8_t hello[5] = {'h', 'e', 'l', 'l', 'o'};
   CHECK_EQ(vg_udp_send(e.udp, &to, hello, sizeof hello), 0);
   uint8_t d[16];
-  ssize_t n = -1;
-  for (int k = 0; k < 100 && n < 0; k++) {
-    n = recv(fd, d, sizeof d, 0);
-    if (n < 0) {
-      struct timespec ms = {0, 1000000};
-      nanosleep(&ms, NULL);
-    }
-  }
+  ssize_t n = recv_wait(fd, d, sizeof d);
   CHECK_EQ(n, 5);
   CHECK_MEM(d, hello, 5);
   vg_udp_get_stats(e.udp, &st);
