@@ -74,15 +74,7 @@ CMP_ROOT=$ROOT CMP_BUILD=$BUILD
 # shellcheck source=bench/compare_lib.sh
 . "$ROOT/bench/compare_lib.sh"
 OUT=$(mktemp -d /tmp/vg-churn.XXXXXX)
-HOLDER_PID=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-  [ -z "$HOLDER_PID" ] || kill "$HOLDER_PID" 2>/dev/null || true
-  cmp_net_down
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-cmp_net_up
+cmp_session
 cmp_start voxgate "$OUT" || { cat "$CMP_LOG"; die "voxgate did not start"; }
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$CMP_PID/status"; }
@@ -112,10 +104,10 @@ echo "voxgate pid $CMP_PID; fresh: RSS $fresh_rss KB, $fresh_fds fds; load avera
 ip netns exec "$CMP_CLI_NS" "$BUILD/voxgate_load" --url "$CMP_URL" --target whip \
   --bind "$CMP_CLI_IP" --sessions "$HOLD_N" --ramp 50 --hold 3600 \
   >"$OUT/held.out" 2>"$OUT/held.err" &
-HOLDER_PID=$!
+CMP_HOLDER_PID=$!
 for _ in $(seq 100); do
   grep -q "all $HOLD_N sessions connected" "$OUT/held.err" 2>/dev/null && break
-  kill -0 "$HOLDER_PID" 2>/dev/null || break
+  kill -0 "$CMP_HOLDER_PID" 2>/dev/null || break
   sleep 0.1
 done
 sleep 1
@@ -134,10 +126,10 @@ done
 t1=$(date +%s.%N)
 
 still_held=0
-kill -0 "$HOLDER_PID" 2>/dev/null && still_held=1 && kill -TERM "$HOLDER_PID"
+kill -0 "$CMP_HOLDER_PID" 2>/dev/null && still_held=1 && kill -TERM "$CMP_HOLDER_PID"
 hrc=0
-wait "$HOLDER_PID" || hrc=$?
-HOLDER_PID=""
+wait "$CMP_HOLDER_PID" || hrc=$?
+CMP_HOLDER_PID=""
 sleep 2
 final_rss=$(rss_kb) final_fds=$(fds)
 echo "after the held sessions closed too: RSS $final_rss KB, $final_fds fds (final)"

@@ -82,15 +82,7 @@ CMP_ROOT=$ROOT CMP_BUILD=$BUILD
 mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
 : >"$RESULTS"
-HOLDER_PID=""
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-  [ -z "$HOLDER_PID" ] || kill "$HOLDER_PID" 2>/dev/null || true
-  cmp_net_down
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-cmp_net_up
+cmp_session
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg | tr ' ' /; }
 # udp_drops NS: datagrams the kernel dropped in NS because a socket's
@@ -171,17 +163,17 @@ for server in $ONLY; do
     ip netns exec "$CMP_CLI_NS" "$BUILD/voxgate_load" --url "$CMP_URL" --target whip --bind "$CMP_CLI_IP" \
       --server-pid "$CMP_PID" --sessions "$RUN_N" --ramp 100 --hold "$hold" \
       >"$OUT/voxgate-running-$RUN_N.out" 2>"$OUT/voxgate-running-$RUN_N.err" &
-    HOLDER_PID=$!
+    CMP_HOLDER_PID=$!
     for _ in $(seq $((RUN_N / 10 + 100))); do
       grep -q "all $RUN_N sessions connected" "$OUT/voxgate-running-$RUN_N.err" 2>/dev/null && break
-      kill -0 "$HOLDER_PID" 2>/dev/null || break
+      kill -0 "$CMP_HOLDER_PID" 2>/dev/null || break
       sleep 0.1
     done
     sleep 2 # the running sessions in their steady state
     run_load voxgate connect "$NEW_N" --ramp 20 --hold 3 || true
     rc=0
-    wait "$HOLDER_PID" || rc=$?
-    HOLDER_PID=""
+    wait "$CMP_HOLDER_PID" || rc=$?
+    CMP_HOLDER_PID=""
     drops_srv=$(udp_drops "$CMP_SRV_NS") drops_cli=$(udp_drops "$CMP_CLI_NS")
     alive=1
     kill -0 "$CMP_PID" 2>/dev/null || alive=0

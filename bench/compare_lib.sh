@@ -12,6 +12,9 @@
 #                               (the load generator's --target), CMP_LOG
 #   cmp_stop                    stops CMP_PID (SIGTERM, then SIGKILL after 10 s)
 #   cmp_cli CMD...              runs CMD in the client namespace
+#   cmp_session                 cmp_net_up, and on exit (or INT/TERM) kills
+#                               CMP_HOLDER_PID when set (the caller's held
+#                               sessions) and runs cmp_net_down
 #
 # Needs CMP_ROOT (the source tree) and CMP_BUILD (the release build dir).
 # Rule zero (shared/TESTING.md): the servers and the load generator only
@@ -26,6 +29,7 @@ CMP_SRV_IP=10.83.0.1
 CMP_CLI_IP=10.83.0.2
 CMP_PID=""
 CMP_NET=""
+CMP_HOLDER_PID=""
 
 cmp_net_up() {
   ip netns add "$CMP_SRV_NS"
@@ -196,4 +200,17 @@ cmp_start() {
       _cmp_wait_http "http://$CMP_SRV_IP:8090/sessions" ;;
     *) echo "cmp_start: unknown server $kind" >&2; return 2 ;;
   esac
+}
+
+# shellcheck disable=SC2317 # called by the trap
+_cmp_cleanup() {
+  [ -z "$CMP_HOLDER_PID" ] || kill "$CMP_HOLDER_PID" 2>/dev/null || true
+  cmp_net_down
+}
+
+cmp_session() {
+  CMP_HOLDER_PID=""
+  trap _cmp_cleanup EXIT
+  trap 'exit 130' INT TERM
+  cmp_net_up
 }
