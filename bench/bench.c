@@ -1,9 +1,14 @@
+/* program_invocation_short_name for the option errors */
+#define _GNU_SOURCE
 #include "bench.h"
 
 #include "io/sockaddr.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +17,48 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* --- command-line numbers ----------------------------------------------------- */
+
+/* strtol/strtod skip leading spaces and stop at the first bad character:
+ * both are errors here, as is an empty string. */
+static bool number_text_ok(const char *v, const char *end) {
+  return v[0] && !isspace((unsigned char)v[0]) && end != v && *end == '\0';
+}
+
+int vg_bench_parse_long(const char *opt, const char *v, long min, long max, long *out) {
+  char *end;
+  errno = 0;
+  long n = strtol(v, &end, 10);
+  if (!number_text_ok(v, end) || errno == ERANGE || n < min || n > max) {
+    fprintf(stderr, "%s: %s: '%s' is not a number in [%ld, %ld]\n",
+            program_invocation_short_name, opt, v, min, max);
+    return -1;
+  }
+  *out = n;
+  return 0;
+}
+
+int vg_bench_parse_int(const char *opt, const char *v, int min, int max, int *out) {
+  long n;
+  if (vg_bench_parse_long(opt, v, min, max, &n) < 0) return -1;
+  *out = (int)n;
+  return 0;
+}
+
+int vg_bench_parse_double(const char *opt, const char *v, double min, double max, double *out) {
+  char *end;
+  double d = strtod(v, &end);
+  if (!number_text_ok(v, end) || !isfinite(d) || !(d >= min && d <= max)) {
+    fprintf(stderr, "%s: %s: '%s' is not a number in [%g, %g]\n",
+            program_invocation_short_name, opt, v, min, max);
+    return -1;
+  }
+  *out = d;
+  return 0;
+}
+
+/* --- clock -------------------------------------------------------------------- */
 
 vg_time_t vg_bench_now(void) {
   struct timespec ts;

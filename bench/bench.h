@@ -86,6 +86,16 @@ int vg_bench_whip_start(vg_bench_http_t *h, vg_rtc_t *rtc, int fd, const char *b
  * or the line does not fit. */
 int vg_bench_offer_add_host(char *offer, int n, size_t cap, const char *ip, unsigned port);
 
+/* Strict command-line numbers. The whole of `v` must be one decimal
+ * integer (optional sign, no spaces, nothing after it) in [min, max], or for
+ * the double variant one finite number in [min, max]. `opt` is the option's
+ * name for the message. Returns 0 with *out set, or -1 (*out untouched)
+ * after printing "PROG: --sessions: 'abc' is not a number in [1, 100000]"
+ * to stderr. */
+int vg_bench_parse_long(const char *opt, const char *v, long min, long max, long *out);
+int vg_bench_parse_int(const char *opt, const char *v, int min, int max, int *out);
+int vg_bench_parse_double(const char *opt, const char *v, double min, double max, double *out);
+
 /* Nearest-rank percentile `p` (0-100) of sorted v[0..n), n > 0. */
 double vg_bench_percentile(const double *v, size_t n, int p);
 int vg_bench_cmp_double(const void *a, const void *b);

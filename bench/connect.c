@@ -19,6 +19,8 @@
  * This is IO code: it owns sockets and the clock, like src/io. The HTTP
  * client is libcurl (no hand-written HTTP). */
 #include <errno.h>
+#include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,47 +290,45 @@ static void usage(FILE *f) {
 static int parse_args(int argc, char **argv, options_t *o) {
   *o = (options_t){.url = "http://127.0.0.1:8080", .mode = "echo", .n = 200,
                    .timeout = VG_SEC(5)};
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      exit(0);
-    } else if (!strcmp(a, "--fresh-connection")) {
-      o->fresh_connection = 1;
-      continue;
-    } else if (!strcmp(a, "--abandon")) {
-      o->abandon = 1;
-      continue;
-    } else if (!strcmp(a, "--any-echo")) {
-      o->any_echo = 1;
-      continue;
-    } else if (!strcmp(a, "--no-candidate")) {
-      o->no_candidate = 1;
-      continue;
-    } else if (!strcmp(a, "--verbose")) {
-      o->verbose = 1;
-      continue;
-    }
-    if (!v) {
-      fprintf(stderr, "vg_bench_connect: %s needs a value\n", a);
-      return -1;
-    }
-    i++;
-    if (!strcmp(a, "--url")) o->url = v;
-    else if (!strcmp(a, "-n")) o->n = atoi(v);
-    else if (!strcmp(a, "--server-pid")) o->server_pid = atol(v);
-    else if (!strcmp(a, "--mode")) o->mode = v;
-    else if (!strcmp(a, "--token")) o->token = v;
-    else if (!strcmp(a, "--timeout-ms")) o->timeout = VG_MSEC(atol(v));
-    else if (!strcmp(a, "--csv")) o->csv = v;
-    else {
-      fprintf(stderr, "vg_bench_connect: unknown option %s\n", a);
-      return -1;
+  enum { URL = 256, SERVER_PID, MODE, TOKEN, TIMEOUT_MS, CSV };
+  const struct option opts[] = {
+      {"help", no_argument, NULL, 'h'},
+      {"url", required_argument, NULL, URL},
+      {"server-pid", required_argument, NULL, SERVER_PID},
+      {"mode", required_argument, NULL, MODE},
+      {"token", required_argument, NULL, TOKEN},
+      {"timeout-ms", required_argument, NULL, TIMEOUT_MS},
+      {"csv", required_argument, NULL, CSV},
+      {"fresh-connection", no_argument, &o->fresh_connection, 1},
+      {"abandon", no_argument, &o->abandon, 1},
+      {"any-echo", no_argument, &o->any_echo, 1},
+      {"no-candidate", no_argument, &o->no_candidate, 1},
+      {"verbose", no_argument, &o->verbose, 1},
+      {NULL, 0, NULL, 0}};
+  long ms = 0;
+  int c, bad = 0;
+  while (!bad && (c = getopt_long(argc, argv, "hn:", opts, NULL)) != -1) {
+    switch (c) {
+    case 'h': usage(stdout); exit(0);
+    case 'n': bad = vg_bench_parse_int("-n", optarg, 1, 1000000, &o->n); break;
+    case URL: o->url = optarg; break;
+    case SERVER_PID:
+      bad = vg_bench_parse_long("--server-pid", optarg, 0, INT_MAX, &o->server_pid);
+      break;
+    case MODE: o->mode = optarg; break;
+    case TOKEN: o->token = optarg; break;
+    case TIMEOUT_MS:
+      bad = vg_bench_parse_long("--timeout-ms", optarg, 1, 3600000, &ms);
+      if (!bad) o->timeout = VG_MSEC(ms);
+      break;
+    case CSV: o->csv = optarg; break;
+    case 0: break; /* a flag, set by getopt_long */
+    default: return -1; /* getopt_long said why */
     }
   }
-  if (o->n <= 0 || o->timeout <= 0) {
-    fprintf(stderr, "vg_bench_connect: -n and --timeout-ms must be positive\n");
+  if (bad) return -1;
+  if (optind < argc) {
+    fprintf(stderr, "vg_bench_connect: unexpected argument '%s'\n", argv[optind]);
     return -1;
   }
   return 0;

@@ -17,7 +17,9 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <opus.h>
 #include <signal.h>
 #include <stdio.h>
@@ -79,63 +81,77 @@ static int parse_args(int argc, char **argv, load_opts_t *o) {
   *o = (load_opts_t){.sessions = 10, .ramp = 50, .hold_s = 10, .connect_timeout_s = 10,
                      .speech = DEFAULT_SPEECH};
   int rebased = -1; /* -1: by target */
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      exit(0);
-    } else if (!strcmp(a, "--idle")) {
-      o->idle = true;
-      continue;
-    } else if (!strcmp(a, "--rebased-ts") || !strcmp(a, "--exact-ts")) {
-      rebased = !strcmp(a, "--rebased-ts");
-      continue;
-    } else if (!strcmp(a, "--verbose")) {
-      o->verbose = true;
-      continue;
-    }
-    const char *v = i + 1 < argc ? argv[++i] : NULL;
-    if (!v) {
-      fprintf(stderr, "voxgate_load: %s needs a value\n", a);
-      return -1;
-    }
-    if (!strcmp(a, "--url")) o->url = v;
-    else if (!strcmp(a, "--target")) {
-      if (!strcmp(v, "whip")) o->target = LOAD_TARGET_WHIP;
-      else if (!strcmp(v, "janus")) o->target = LOAD_TARGET_JANUS;
-      else if (!strcmp(v, "aiortc")) o->target = LOAD_TARGET_AIORTC;
+  enum { URL = 256, TARGET, SESSIONS, RAMP, HOLD, TRANSPORT, BIND, CHURN, SERVER_PID, JSON,
+         TOKEN, SPEECH, CONNECT_TIMEOUT, IDLE, REBASED_TS, EXACT_TS, VERBOSE };
+  static const struct option opts[] = {
+      {"help", no_argument, NULL, 'h'},
+      {"url", required_argument, NULL, URL},
+      {"target", required_argument, NULL, TARGET},
+      {"sessions", required_argument, NULL, SESSIONS},
+      {"ramp", required_argument, NULL, RAMP},
+      {"hold", required_argument, NULL, HOLD},
+      {"transport", required_argument, NULL, TRANSPORT},
+      {"bind", required_argument, NULL, BIND},
+      {"churn", required_argument, NULL, CHURN},
+      {"server-pid", required_argument, NULL, SERVER_PID},
+      {"json", required_argument, NULL, JSON},
+      {"token", required_argument, NULL, TOKEN},
+      {"speech", required_argument, NULL, SPEECH},
+      {"connect-timeout", required_argument, NULL, CONNECT_TIMEOUT},
+      {"idle", no_argument, NULL, IDLE},
+      {"rebased-ts", no_argument, NULL, REBASED_TS},
+      {"exact-ts", no_argument, NULL, EXACT_TS},
+      {"verbose", no_argument, NULL, VERBOSE},
+      {NULL, 0, NULL, 0}};
+  int c, bad = 0;
+  while (!bad && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'h': usage(stdout); exit(0);
+    case URL: o->url = optarg; break;
+    case TARGET:
+      if (!strcmp(optarg, "whip")) o->target = LOAD_TARGET_WHIP;
+      else if (!strcmp(optarg, "janus")) o->target = LOAD_TARGET_JANUS;
+      else if (!strcmp(optarg, "aiortc")) o->target = LOAD_TARGET_AIORTC;
       else {
         fprintf(stderr, "voxgate_load: --target is whip, janus or aiortc\n");
         return -1;
       }
-    } else if (!strcmp(a, "--sessions")) o->sessions = atoi(v);
-    else if (!strcmp(a, "--ramp")) o->ramp = atoi(v);
-    else if (!strcmp(a, "--hold")) o->hold_s = atoi(v);
-    else if (!strcmp(a, "--transport")) {
-      if (strcmp(v, "udp") != 0 && strcmp(v, "tcp") != 0) {
+      break;
+    case SESSIONS: bad = vg_bench_parse_int("--sessions", optarg, 1, 100000, &o->sessions); break;
+    case RAMP: bad = vg_bench_parse_int("--ramp", optarg, 1, 100000, &o->ramp); break;
+    case HOLD: bad = vg_bench_parse_int("--hold", optarg, 0, 86400, &o->hold_s); break;
+    case TRANSPORT:
+      if (strcmp(optarg, "udp") != 0 && strcmp(optarg, "tcp") != 0) {
         fprintf(stderr, "voxgate_load: --transport is udp or tcp\n");
         return -1;
       }
-      o->tcp = !strcmp(v, "tcp");
-    } else if (!strcmp(a, "--bind")) o->bind_ip = v;
-    else if (!strcmp(a, "--churn")) o->churn = atoi(v);
-    else if (!strcmp(a, "--server-pid")) o->server_pid = atol(v);
-    else if (!strcmp(a, "--json")) o->json_path = v;
-    else if (!strcmp(a, "--token")) o->token = v;
-    else if (!strcmp(a, "--speech")) o->speech = v;
-    else if (!strcmp(a, "--connect-timeout")) o->connect_timeout_s = atoi(v);
-    else {
-      fprintf(stderr, "voxgate_load: unknown option %s\n", a);
-      return -1;
+      o->tcp = !strcmp(optarg, "tcp");
+      break;
+    case BIND: o->bind_ip = optarg; break;
+    case CHURN: bad = vg_bench_parse_int("--churn", optarg, 0, 100000000, &o->churn); break;
+    case SERVER_PID:
+      bad = vg_bench_parse_long("--server-pid", optarg, 0, INT_MAX, &o->server_pid);
+      break;
+    case JSON: o->json_path = optarg; break;
+    case TOKEN: o->token = optarg; break;
+    case SPEECH: o->speech = optarg; break;
+    case CONNECT_TIMEOUT:
+      bad = vg_bench_parse_int("--connect-timeout", optarg, 1, 3600, &o->connect_timeout_s);
+      break;
+    case IDLE: o->idle = true; break;
+    case REBASED_TS: rebased = 1; break;
+    case EXACT_TS: rebased = 0; break;
+    case VERBOSE: o->verbose = true; break;
+    default: return -1; /* getopt_long said why */
     }
+  }
+  if (bad) return -1;
+  if (optind < argc) {
+    fprintf(stderr, "voxgate_load: unexpected argument '%s'\n", argv[optind]);
+    return -1;
   }
   if (!o->url) {
     fprintf(stderr, "voxgate_load: --url is required\n");
-    return -1;
-  }
-  if (o->sessions <= 0 || o->ramp <= 0 || o->hold_s < 0 || o->churn < 0 ||
-      o->connect_timeout_s <= 0) {
-    fprintf(stderr, "voxgate_load: --sessions, --ramp and --connect-timeout must be positive\n");
     return -1;
   }
   if (o->idle && o->churn) {

@@ -32,7 +32,9 @@
  * IO code: it owns sockets and the clock. */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <netdb.h>
 #include <opus/opus.h>
 #include <poll.h>
@@ -616,41 +618,51 @@ static void usage(FILE *f) {
 static int parse_args(int argc, char **argv, options_t *o) {
   *o = (options_t){.url = "http://127.0.0.1:8080", .n = 4, .duration_s = 20, .gap_s = 1.5,
                    .settle_s = 3};
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      exit(0);
-    } else if (!strcmp(a, "--table-header")) {
-      o->table_header = 1;
-      continue;
-    } else if (!strcmp(a, "--verbose")) {
-      o->verbose = 1;
-      continue;
-    } else if (!strcmp(a, "--no-ws-ping")) {
-      o->no_ws_ping = 1;
-      continue;
-    }
-    if (!v) {
-      fprintf(stderr, "vg_bench_transcribe: %s needs a value\n", a);
-      return -1;
-    }
-    i++;
-    if (!strcmp(a, "--url")) o->url = v;
-    else if (!strcmp(a, "-n")) o->n = atoi(v);
-    else if (!strcmp(a, "--duration")) o->duration_s = atof(v);
-    else if (!strcmp(a, "--gap")) o->gap_s = atof(v);
-    else if (!strcmp(a, "--settle")) o->settle_s = atof(v);
-    else if (!strcmp(a, "--server-pid")) o->server_pid = atol(v);
-    else if (!strcmp(a, "--speech") && o->n_speech < MAX_UTTS) o->speech[o->n_speech++] = v;
-    else {
-      fprintf(stderr, "vg_bench_transcribe: unknown option %s\n", a);
-      return -1;
+  enum { URL = 256, DURATION, GAP, SETTLE, SERVER_PID, SPEECH };
+  const struct option opts[] = {
+      {"help", no_argument, NULL, 'h'},
+      {"url", required_argument, NULL, URL},
+      {"duration", required_argument, NULL, DURATION},
+      {"gap", required_argument, NULL, GAP},
+      {"settle", required_argument, NULL, SETTLE},
+      {"server-pid", required_argument, NULL, SERVER_PID},
+      {"speech", required_argument, NULL, SPEECH},
+      {"table-header", no_argument, &o->table_header, 1},
+      {"verbose", no_argument, &o->verbose, 1},
+      {"no-ws-ping", no_argument, &o->no_ws_ping, 1},
+      {NULL, 0, NULL, 0}};
+  int c, bad = 0;
+  while (!bad && (c = getopt_long(argc, argv, "hn:", opts, NULL)) != -1) {
+    switch (c) {
+    case 'h': usage(stdout); exit(0);
+    case 'n': bad = vg_bench_parse_int("-n", optarg, 1, MAX_SESSIONS, &o->n); break;
+    case URL: o->url = optarg; break;
+    case DURATION:
+      bad = vg_bench_parse_double("--duration", optarg, 0, 86400, &o->duration_s);
+      break;
+    case GAP: bad = vg_bench_parse_double("--gap", optarg, 0.5, 3600, &o->gap_s); break;
+    case SETTLE: bad = vg_bench_parse_double("--settle", optarg, 0, 3600, &o->settle_s); break;
+    case SERVER_PID:
+      bad = vg_bench_parse_long("--server-pid", optarg, 0, INT_MAX, &o->server_pid);
+      break;
+    case SPEECH:
+      if (o->n_speech == MAX_UTTS) {
+        fprintf(stderr, "vg_bench_transcribe: at most %d --speech files\n", MAX_UTTS);
+        return -1;
+      }
+      o->speech[o->n_speech++] = optarg;
+      break;
+    case 0: break; /* a flag, set by getopt_long */
+    default: return -1; /* getopt_long said why */
     }
   }
-  if (o->n <= 0 || o->n > MAX_SESSIONS || o->duration_s <= 0 || o->gap_s < 0.5) {
-    fprintf(stderr, "vg_bench_transcribe: -n 1..%d, --duration > 0, --gap >= 0.5\n", MAX_SESSIONS);
+  if (bad) return -1;
+  if (optind < argc) {
+    fprintf(stderr, "vg_bench_transcribe: unexpected argument '%s'\n", argv[optind]);
+    return -1;
+  }
+  if (o->duration_s <= 0) {
+    fprintf(stderr, "vg_bench_transcribe: --duration must be more than 0\n");
     return -1;
   }
   if (o->n_speech == 0)
