@@ -6,13 +6,8 @@
 # Exits 77 (ctest: skipped) when not root, as network namespaces need it.
 set -euo pipefail
 BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
-[ "$(id -u)" = 0 ] || { echo "connect_smoke: skipped (needs root for ip netns)"; exit 77; }
-command -v ip >/dev/null || { echo "connect_smoke: skipped (no iproute2)"; exit 77; }
 . "$(dirname "$0")/lib.sh"
-NS=vgsmoke-$$
-LOG=$(mktemp /tmp/vg-connect-smoke.XXXXXX)
-trap 'vg_ns_down "$NS"; rm -f "$LOG"' EXIT
-vg_ns_up "$NS"
+vg_smoke_begin connect_smoke vgsmoke
 vg_server_start "$NS" 8080 "$LOG" "$BUILD/voxgate" --port 8080 --bind 127.0.0.1 --log-level warn
 rc=0
 ip netns exec "$NS" "$BUILD/vg_bench_connect" --url http://127.0.0.1:8080 -n 5 \

@@ -7,6 +7,12 @@
 #                                    prints LOG when the server exits first
 #   vg_server_stop                   stop SERVER_PID (if running)
 #   vg_ns_down NS                    vg_server_stop, then delete NS
+#   vg_smoke_begin NAME PREFIX       for the ctest smoke scripts: exit 77
+#                                    (ctest: skipped) unless root with
+#                                    iproute2; else set NS (PREFIX-$$, made
+#                                    with vg_ns_up), SMOKE_DIR (a temp
+#                                    directory) and LOG (its server.log),
+#                                    all removed on exit
 SERVER_PID=""
 
 vg_ns_up() {
@@ -40,4 +46,14 @@ vg_server_stop() {
 vg_ns_down() {
   vg_server_stop
   ip netns del "$1" 2>/dev/null || true
+}
+
+vg_smoke_begin() {
+  [ "$(id -u)" = 0 ] || { echo "$1: skipped (needs root for ip netns)"; exit 77; }
+  command -v ip >/dev/null || { echo "$1: skipped (no iproute2)"; exit 77; }
+  NS=$2-$$
+  SMOKE_DIR=$(mktemp -d "/tmp/vg-${1//_/-}.XXXXXX")
+  LOG=$SMOKE_DIR/server.log
+  trap 'vg_ns_down "$NS"; rm -rf "$SMOKE_DIR"' EXIT
+  vg_ns_up "$NS"
 }

@@ -8,14 +8,9 @@
 # Exits 77 (ctest: skipped) when not root, as network namespaces need it.
 set -euo pipefail
 BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
-[ "$(id -u)" = 0 ] || { echo "load_smoke: skipped (needs root for ip netns)"; exit 77; }
-command -v ip >/dev/null || { echo "load_smoke: skipped (no iproute2)"; exit 77; }
 . "$(dirname "$0")/lib.sh"
-NS=vgload-$$
-LOG=$(mktemp /tmp/vg-load-smoke.XXXXXX)
-OUT=$(mktemp /tmp/vg-load-smoke-out.XXXXXX)
-trap 'vg_ns_down "$NS"; rm -f "$LOG" "$OUT"' EXIT
-vg_ns_up "$NS"
+vg_smoke_begin load_smoke vgload
+OUT=$SMOKE_DIR/load.out
 vg_server_start "$NS" 8080 "$LOG" "$BUILD/voxgate" --port 8080 --bind 127.0.0.1 --log-level warn \
   --max-sessions 100
 rc=0
