@@ -1,6 +1,7 @@
 #include "io/sockaddr.h"
 
 #include <string.h>
+#include <uv.h>
 
 static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
@@ -49,4 +50,28 @@ socklen_t vg_addr_to_sockaddr(const vg_addr_t *a, bool v6_socket, struct sockadd
     memcpy(s6->sin6_addr.s6_addr, a->ip, 16);
   }
   return sizeof *s6;
+}
+
+int vg_sockaddr_bind(const vg_addr_t *bind_addr, uint16_t port, vg_sockaddr_bind_fn try_bind, void *ud) {
+  struct sockaddr_storage ss;
+  if (bind_addr) {
+    vg_addr_t a = *bind_addr;
+    a.port = port;
+    vg_addr_to_sockaddr(&a, false, &ss);
+    return try_bind(ud, (struct sockaddr *)&ss);
+  }
+  struct sockaddr_in6 any6;
+  memset(&any6, 0, sizeof any6);
+  any6.sin6_family = AF_INET6;
+  any6.sin6_port = htons(port);
+  any6.sin6_addr = in6addr_any;
+  int r = try_bind(ud, (struct sockaddr *)&any6);
+  if (r != UV_EAFNOSUPPORT && r != UV_EADDRNOTAVAIL) return r;
+  /* no IPv6 on this host */
+  struct sockaddr_in any4;
+  memset(&any4, 0, sizeof any4);
+  any4.sin_family = AF_INET;
+  any4.sin_port = htons(port);
+  any4.sin_addr.s_addr = htonl(INADDR_ANY);
+  return try_bind(ud, (struct sockaddr *)&any4);
 }

@@ -595,6 +595,8 @@ static void listener_closed(uv_handle_t *h) {
   free(t);
 }
 
+static int bind_listener(void *ud, const struct sockaddr *sa) { return uv_tcp_bind(ud, sa, 0); }
+
 int vg_tcp_listen(uv_loop_t *loop, const vg_addr_t *bind_addr, uint16_t port,
                   const vg_tcp_handlers_t *h, vg_tcp_t **out) {
   *out = NULL;
@@ -612,25 +614,7 @@ int vg_tcp_listen(uv_loop_t *loop, const vg_addr_t *bind_addr, uint16_t port,
     return r;
   }
   t->listener.data = t;
-  struct sockaddr_storage ss;
-  if (bind_addr) {
-    vg_addr_t a = *bind_addr;
-    a.port = port;
-    vg_addr_to_sockaddr(&a, false, &ss);
-    r = uv_tcp_bind(&t->listener, (struct sockaddr *)&ss, 0);
-  } else {
-    struct sockaddr_in6 any6;
-    memset(&any6, 0, sizeof any6);
-    any6.sin6_family = AF_INET6;
-    any6.sin6_port = htons(port);
-    any6.sin6_addr = in6addr_any;
-    r = uv_tcp_bind(&t->listener, (struct sockaddr *)&any6, 0);
-    if (r == UV_EAFNOSUPPORT || r == UV_EADDRNOTAVAIL) {
-      struct sockaddr_in any4;
-      uv_ip4_addr("0.0.0.0", port, &any4);
-      r = uv_tcp_bind(&t->listener, (struct sockaddr *)&any4, 0);
-    }
-  }
+  r = vg_sockaddr_bind(bind_addr, port, bind_listener, &t->listener);
   if (r == 0) r = uv_listen((uv_stream_t *)&t->listener, 511, on_connection);
   if (r < 0) {
     t->closing = true;

@@ -157,6 +157,25 @@ static int bind_socket(uv_loop_t *loop, vg_udp_t *u, int family, const struct so
   return r;
 }
 
+typedef struct {
+  uv_loop_t *loop; /* borrowed */
+  vg_udp_t *u;     /* borrowed */
+} bind_try_t;
+
+/* One listening address from vg_sockaddr_bind; a dual-stack [::] socket
+ * receives IPv4 too (as ::ffff:a.b.c.d), so sends to IPv4 go IPv4-mapped. */
+static int bind_try(void *ud, const struct sockaddr *sa) {
+  bind_try_t *bt = ud;
+  vg_udp_t *u = bt->u;
+  if (u->inited) { /* the [::] try failed: start over on a fresh handle */
+    uv_close((uv_handle_t *)&u->handle, NULL);
+    uv_run(bt->loop, UV_RUN_NOWAIT); /* finish closing before the memory is reused */
+    u->inited = false;
+  }
+  u->v6 = sa->sa_family == AF_INET6;
+  return bind_socket(bt->loop, u, sa->sa_family, sa);
+}
+
 int vg_udp_open(uv_loop_t *loop, const vg_addr_t *bind_addr, uint16_t port, vg_udp_recv_fn on_recv,
                 void *ud, vg_udp_t **out) {
   *out = NULL;
@@ -177,34 +196,8 @@ int vg_udp_open(uv_loop_t *loop, const vg_addr_t *bind_addr, uint16_t port, vg_u
   u->on_recv = on_recv;
   u->ud = ud;
   u->handle.data = u;
-  struct sockaddr_storage ss;
-  int r;
-  if (bind_addr) {
-    vg_addr_t a = *bind_addr;
-    a.port = port;
-    u->v6 = a.family == 6;
-    vg_addr_to_sockaddr(&a, false, &ss);
-    r = bind_socket(loop, u, u->v6 ? AF_INET6 : AF_INET, (struct sockaddr *)&ss);
-  } else {
-    /* [::] without IPV6_V6ONLY receives IPv4 too (as ::ffff:a.b.c.d). */
-    struct sockaddr_in6 any6;
-    memset(&any6, 0, sizeof any6);
-    any6.sin6_family = AF_INET6;
-    any6.sin6_port = htons(port);
-    any6.sin6_addr = in6addr_any;
-    u->v6 = true;
-    r = bind_socket(loop, u, AF_INET6, (struct sockaddr *)&any6);
-    if (r == UV_EAFNOSUPPORT || r == UV_EADDRNOTAVAIL) {
-      /* no IPv6 on this host */
-      uv_close((uv_handle_t *)&u->handle, NULL);
-      uv_run(loop, UV_RUN_NOWAIT); /* finish closing before the memory is reused */
-      u->inited = false;
-      struct sockaddr_in any4;
-      uv_ip4_addr("0.0.0.0", port, &any4);
-      u->v6 = false;
-      r = bind_socket(loop, u, AF_INET, (struct sockaddr *)&any4);
-    }
-  }
+  bind_try_t bt = {loop, u};
+  int r = vg_sockaddr_bind(bind_addr, port, bind_try, &bt);
   uv_os_fd_t fd;
   if (r == 0 && (r = uv_fileno((uv_handle_t *)&u->handle, &fd)) == 0) u->fd = fd;
   if (r == 0 && (r = uv_check_init(loop, &u->flusher)) == 0) {
