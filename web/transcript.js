@@ -9,7 +9,8 @@ import { transcript, fail } from './session.js';
 
 // One session's transcript, filled from the session's event stream
 // (GET <session>/events, a WebSocket of JSON text messages):
-//   {"type":"state","state":"ice-connected"|"connected"|"closed","reason"?}
+//   {"type":"state","state":"new"|"ice-connected"|"connected"|"closed","reason"?}
+//                                            first the current state, then each change
 //   {"type":"partial","text","start"}        replaces the previous partial
 //   {"type":"final","text","start","end","latency_ms"}   one per utterance
 //   {"type":"error","text"}                  the engine failed for this session

@@ -112,14 +112,25 @@ static void sub_message(void *ud, vg_tcp_conn_t *c, const vg_ws_msg_t *m) {
   (void)ud, (void)c, (void)m; /* the stream is one-way; client messages are ignored */
 }
 
+/* A stream that joins after the session moved on still learns where it
+ * stands: the current state first, then the live events. */
+static void sub_open(void *ud, vg_tcp_conn_t *c) {
+  vg_session_t *s = ud;
+  json_t *ev = json_pack("{s:s, s:s}", "type", "state", "state", s->state);
+  char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+  json_decref(ev);
+  if (text) (void)vg_tcp_ws_send_text(c, text, strlen(text));
+  free(text);
+}
+
 static void sub_closed(void *ud, vg_tcp_conn_t *c) {
   vg_session_t *s = ud;
   for (size_t i = 0; i < VG_SESSION_MAX_SUBSCRIBERS; i++)
     if (s->subs[i] == c) s->subs[i] = NULL;
 }
 
-const vg_ws_handler_t vg_session_ws_handler_proto = {.on_message = sub_message,
-                                                     .on_closed = sub_closed};
+const vg_ws_handler_t vg_session_ws_handler_proto = {
+    .on_open = sub_open, .on_message = sub_message, .on_closed = sub_closed};
 
 vg_tcp_conn_t **vg_session_subscriber_slot(vg_session_t *s) {
   for (size_t i = 0; i < VG_SESSION_MAX_SUBSCRIBERS; i++)

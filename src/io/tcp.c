@@ -301,7 +301,9 @@ static bool become_ws(conn_t *c, const vg_http_reply_t *reply) {
     c->ws_awaiting_first = true;
     uv_timer_start(&c->idle, on_ws_first_timeout, reply->ws_first_message_ms, 0);
   }
-  return send_plain(c, resp, (size_t)n, false);
+  if (!send_plain(c, resp, (size_t)n, false)) return false;
+  if (c->wsh.on_open) c->wsh.on_open(c->wsh.ud, c);
+  return !c->closing;
 }
 
 static void http_bytes(conn_t *c, const uint8_t *data, size_t len) {

@@ -37,6 +37,9 @@
 typedef struct vg_tcp_conn vg_tcp_conn_t;
 
 typedef struct {
+  /* Optional: the upgrade's 101 is queued and frames may be sent (e.g. a
+   * snapshot of the current state for a stream that joins late). */
+  void (*on_open)(void *ud, vg_tcp_conn_t *c);
   /* A whole message from the client (text or binary), or its close. */
   void (*on_message)(void *ud, vg_tcp_conn_t *c, const vg_ws_msg_t *msg);
   /* The connection is gone; `c` is invalid after this returns. */
