@@ -364,6 +364,10 @@ static void test_consent_expiry_ends_silent_peer_at_30s(void) {
   CHECK(!s->server_closed_at);
   /* The browser vanishes (tab killed, network gone): nothing more arrives. */
   s->client_unplugged = true;
+  /* what the client sent just before is still on the wire: a consent
+   * check sent in the last 10 ms lands after the unplugging */
+  run_until(s, s->now + 2 * s->latency);
+  CHECK_EQ(s->n_inflight, 0);
   vg_time_t last = s->last_server_check;
   CHECK(last > t0 + VG_SEC(10)); /* consent checks kept coming until now */
   run_until(s, last + VG_SEC(30) - 1);
