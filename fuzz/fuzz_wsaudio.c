@@ -19,9 +19,12 @@
  *     server's pong does (every digit) and sent again; a Vosk sample rate
  *     and eof;
  *   - the audio check: PCM gives len/2 samples exactly when len is even and
- *     at most 1 s, Opus 1..5760 samples (RFC 6716: at most 120 ms);
+ *     at most 1 s, Opus 1..5760 samples (RFC 6716: at most 120 ms), and an
+ *     Opus packet it accepts is one libopus decodes to exactly that many
+ *     samples (what the transcriber will do with it);
  *   - the raw stream itself, as one text message, through both parsers. */
 #include <jansson.h>
+#include <opus/opus.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -118,6 +121,10 @@ static void audio_binary(const vg_wsaudio_config_t *cfg, const uint8_t *b, size_
     check(fits ? r == (int)(len / 2) : r < 0);
   } else {
     check(r < 0 || (r > 0 && r <= 5760));
+    static OpusDecoder *dec;
+    static opus_int16 pcm[5760];
+    if (!dec) dec = opus_decoder_create(48000, 1, &(int){0});
+    if (r > 0 && dec) check(opus_decode(dec, b, (opus_int32)len, pcm, 5760, 0) == r);
   }
 }
 

@@ -124,10 +124,16 @@ int vg_wsaudio_check_audio(const vg_wsaudio_config_t *cfg, const uint8_t *b, siz
                            const char **why) {
   if (cfg->codec == VG_WSAUDIO_OPUS) {
     if (len > VG_WSAUDIO_MAX_OPUS) return fail(VG_ELIMIT, why, "Opus packet too big");
-    /* RFC 6716 §3.1: the TOC byte and frame count give the duration;
-     * libopus also checks the packet is at most 120 ms. */
+    /* RFC 6716 §3.1: the TOC byte and frame count give the duration
+     * (libopus also checks the packet is at most 120 ms); the frame
+     * lengths must then add up to the packet (§3.4, R1-R7: equal halves
+     * for code 1, a length that fits for code 2, padding and sizes that
+     * fit for code 3), or the bytes are not Opus. */
     int n = len ? opus_packet_get_nb_samples(b, (opus_int32)len, VG_WSAUDIO_OPUS_RATE) : -1;
-    if (n <= 0) return fail(VG_EINVAL, why, "a binary message is not a valid Opus packet");
+    const unsigned char *frames[48];
+    opus_int16 sizes[48];
+    if (n <= 0 || opus_packet_parse(b, (opus_int32)len, NULL, frames, sizes, NULL) <= 0)
+      return fail(VG_EINVAL, why, "a binary message is not a valid Opus packet");
     return n;
   }
   if (len % 2) return fail(VG_EINVAL, why, "PCM message of odd length (16-bit samples expected)");
