@@ -27,7 +27,9 @@
 //      ?transport=webrtc (never falls back).
 //   6. Transcribe (a second browser, flite speech): through the same
 //      fallback, the finals carry the sentences (WER within 5 points of the
-//      same engine offline, and the key words), "done" after Stop.
+//      same engine offline, and the key words), "done" after Stop; then a
+//      Stop in the middle of a sentence: that sentence's final comes after
+//      Stop and before "done", and the page shows it.
 // Prints the numbers and one line per check, then RESULT passed=N failed=M;
 // exits non-zero when a check failed.
 
@@ -342,6 +344,7 @@ async function transcribePart(args) {
   const reference = readFileSync(args.reference, 'utf8').trim().split('\n');
   const refText = reference.join(' ');
   const offline = JSON.parse(readFileSync(args.offline, 'utf8'));
+  const segments = readFileSync(args.segments, 'utf8').trim().split('\n').map((l) => l.split(/\s+/).map(Number));
   const wav = readWav(args.trSpeech);
   const wavS = wav.samples.length / wav.rate;
   const ctx = await launch({ profile: `${args.profile}/tr`, speech: args.trSpeech, url: args.url, chromium: args.chromium });
@@ -420,6 +423,38 @@ async function transcribePart(args) {
       'transcribe: the page shows every final after Stop', JSON.stringify(shown));
     const e = await serverEmpty(base);
     check(e.ok, 'transcribe: no session left on the server', JSON.stringify(e.list));
+
+    // Stop in the middle of a sentence, on the WebSocket: the server
+    // finishes that utterance ({"type":"stop"} flushes the recognizer), so
+    // its final comes after Stop and before "done", and the page shows it.
+    msgs.length = 0;
+    closedAt = null;
+    const v2 = await startAndRead(page);
+    if (!check(v2.st === 'connected' && v2.via === 'websocket', 'mid-sentence Stop: one click connects through the fallback again',
+      `${v2.st} ${v2.via}`)) return figures;
+    const [s1, e1] = segments[1];
+    await waitUntilSinceClick(page, v2.timeline.mic.fromClick + (s1 + 0.6 * (e1 - s1)) * 1000);
+    await page.click('#toggle');
+    const stopAt2 = await vg(page, () => window.voxgate.sinceClick());
+    let done2 = true;
+    await waitFor(page, () => window.voxgate.transcript.done, 'the server\'s "done" after a Stop mid-sentence', DONE_TIMEOUT_MS)
+      .catch((err) => { done2 = false; console.log(`  ${err.message}`); });
+    const tr2 = await vg(page, () => window.voxgate.transcript);
+    console.log('mid-sentence Stop, what the server sent (partials left out):');
+    for (const m of msgs) if (m.type !== 'partial' && m.type !== 'pong') console.log(`  ${JSON.stringify(m)}`);
+    const late = tr2.finals.filter((f) => f.text && f.shown_at > stopAt2);
+    const words2 = new Set(reference[1].split(' '));
+    check(done2, 'mid-sentence Stop: "done" comes', done2 ? `${tr2.finals.length} finals` : 'never');
+    check(late.length === 1 && late[0].text.split(' ').filter((x) => words2.has(x)).length >= 2,
+      'mid-sentence Stop: the cut sentence\'s final arrives after Stop',
+      late.map((f) => `"${f.text}" ${(f.shown_at - stopAt2).toFixed(0)} ms after Stop`).join('; ') || 'none');
+    const iLate = msgs.findIndex((m) => m.type === 'final' && late[0] && m.text === late[0].text);
+    const iDone = msgs.findIndex((m) => m.type === 'done');
+    check(iLate >= 0 && iDone > iLate, 'mid-sentence Stop: its final comes before "done"');
+    const shown2 = await vg(page, () => [...document.querySelectorAll('#finals li.final')].map((li) => li.firstChild.textContent));
+    check(late.length === 1 && shown2.includes(late[0].text), 'mid-sentence Stop: the page shows that final', JSON.stringify(shown2));
+    const e2 = await serverEmpty(base);
+    check(e2.ok, 'mid-sentence Stop: no session left on the server', JSON.stringify(e2.list));
   } finally {
     await ctx.close();
   }
