@@ -43,3 +43,21 @@ export function keyWords(refText, hyp) {
 }
 
 export const KEYWORD_SHARE = 0.9;   // of the key words, at least this share must be in a transcript
+
+// After a Stop in the middle of `sentence` (at `stopAt` ms since the click,
+// the page's clock): that sentence's final comes after Stop (at least two
+// of its words), before "done" in the server's messages `msgs`, and the
+// page shows it (`shown`: the finals' texts on the page). `tr` is the page's
+// transcript; checks with checker `c`, each named with `what`.
+export function checkMidSentenceStop(c, { what, tr, msgs, stopAt, sentence, done, shown }) {
+  const late = tr.finals.filter((f) => f.text && f.shown_at > stopAt);
+  const words = new Set(sentence.split(' '));
+  c.check(done, `${what}: "done" comes`, done ? `${tr.finals.length} finals` : 'never');
+  c.check(late.length === 1 && late[0].text.split(' ').filter((x) => words.has(x)).length >= 2,
+    `${what}: the cut sentence's final arrives after Stop`,
+    late.map((f) => `"${f.text}" ${(f.shown_at - stopAt).toFixed(0)} ms after Stop`).join('; ') || 'none');
+  const iLate = msgs.findIndex((m) => m.type === 'final' && late[0] && m.text === late[0].text);
+  const iDone = msgs.findIndex((m) => m.type === 'done');
+  c.check(iLate >= 0 && iDone > iLate, `${what}: its final comes before "done"`);
+  c.check(late.length === 1 && shown.includes(late[0].text), `${what}: the page shows that final`, JSON.stringify(shown));
+}
