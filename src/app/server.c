@@ -112,13 +112,25 @@ static void sub_message(void *ud, vg_tcp_conn_t *c, const vg_ws_msg_t *m) {
   (void)ud, (void)c, (void)m; /* the stream is one-way; client messages are ignored */
 }
 
+/* An event's compact JSON text (malloc'd, NULL when out of memory); takes
+ * the reference to ev. */
+static char *event_text(json_t *ev) {
+  if (!ev) return NULL;
+  char *text = json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(6));
+  json_decref(ev);
+  return text;
+}
+
+static json_t *state_event(const vg_session_t *s, const char *why) {
+  json_t *ev = json_pack("{s:s, s:s}", "type", "state", "state", s->state);
+  if (ev && why) json_object_set_new(ev, "reason", json_string(why));
+  return ev;
+}
+
 /* A stream that joins after the session moved on still learns where it
  * stands: the current state first, then the live events. */
 static void sub_open(void *ud, vg_tcp_conn_t *c) {
-  vg_session_t *s = ud;
-  json_t *ev = json_pack("{s:s, s:s}", "type", "state", "state", s->state);
-  char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
-  json_decref(ev);
+  char *text = event_text(state_event(ud, NULL));
   if (text) (void)vg_tcp_ws_send_text(c, text, strlen(text));
   free(text);
 }
@@ -139,9 +151,7 @@ vg_tcp_conn_t **vg_session_subscriber_slot(vg_session_t *s) {
 }
 
 void vg_session_emit(vg_session_t *s, json_t *ev) {
-  if (!ev) return;
-  char *text = json_dumps(ev, JSON_COMPACT | JSON_REAL_PRECISION(6));
-  json_decref(ev);
+  char *text = event_text(ev);
   if (!text) return;
   size_t len = strlen(text);
   for (size_t i = 0; i < VG_SESSION_MAX_SUBSCRIBERS; i++) {
@@ -153,11 +163,7 @@ void vg_session_emit(vg_session_t *s, json_t *ev) {
   free(text);
 }
 
-static void emit_state(vg_session_t *s, const char *why) {
-  json_t *ev = json_pack("{s:s, s:s}", "type", "state", "state", s->state);
-  if (ev && why) json_object_set_new(ev, "reason", json_string(why));
-  vg_session_emit(s, ev);
-}
+static void emit_state(vg_session_t *s, const char *why) { vg_session_emit(s, state_event(s, why)); }
 
 void vg_server_session_destroy(vg_session_t *s) {
   vg_server_t *srv = s->srv;

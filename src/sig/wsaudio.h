@@ -100,8 +100,7 @@ VG_MUST_USE int vg_wsaudio_parse(const char *s, size_t len, vg_wsaudio_msg_t *ou
 /* Checks one binary message against the config: an Opus packet whose TOC
  * (RFC 6716 §3.1) gives a valid duration and whose frame lengths fit the
  * packet (§3.4; the frames' contents are the decoder's), or whole PCM16
- * samples within
- * VG_WSAUDIO_MAX_PCM_MS. Returns the audio's duration in samples at
+ * samples within VG_WSAUDIO_MAX_PCM_MS. Returns the audio's duration in samples at
  * cfg->sample_rate (Opus: at 48 kHz; may be 0 for an empty PCM message), or
  * VG_EINVAL (not an Opus packet, odd PCM length) / VG_ELIMIT (too big) with
  * *why (nullable) set to a static reason. */
