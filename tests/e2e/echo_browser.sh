@@ -26,12 +26,7 @@ client_ip=10.77.0.2
 
 e2e_preflight "$build"
 work=$E2E_WORK
-show_server_log() {
-  [ -f "$work/server.log" ] || return 0
-  echo "--- server log (last 40 lines) ---" >&2
-  tail -n 40 "$work/server.log" >&2
-}
-E2E_ON_FAIL=show_server_log
+E2E_ON_FAIL="e2e_show_logs server.log"
 e2e_trap
 
 tag=$$

@@ -33,12 +33,7 @@ tool=$(realpath -m "$build/tests/e2e/tools/vg_asr_offline")
 [ -x "$tool" ] || e2e_die "no $tool (build the 'vg_asr_offline' target first)"
 e2e_preflight "$build"
 work=$E2E_WORK
-show_server_log() {
-  [ -f "$work/server.log" ] || return 0
-  echo "--- server log (last 40 lines) ---" >&2
-  tail -n 40 "$work/server.log" >&2
-}
-E2E_ON_FAIL=show_server_log
+E2E_ON_FAIL="e2e_show_logs server.log"
 e2e_trap
 
 # The speech and the offline baseline first: the decode takes a few

@@ -49,15 +49,7 @@ tool=$(realpath -m "$build/tests/e2e/tools/vg_asr_offline")
 e2e_preflight "$build"
 if [ "$proxy" = caddy ]; then "$here/deps.sh" caddy || e2e_die "installing Caddy failed (tests/e2e/deps.sh caddy)"; fi
 work=$E2E_WORK
-show_logs() {
-  local f
-  for f in server.log nginx/error.log caddy.log; do
-    [ -f "$work/$f" ] || continue
-    echo "--- $f (last 30 lines) ---" >&2
-    tail -n 30 "$work/$f" >&2
-  done
-}
-E2E_ON_FAIL=show_logs
+E2E_ON_FAIL="e2e_show_logs server.log nginx/error.log caddy.log"
 e2e_trap
 t_start=$(date +%s.%N)
 

@@ -161,10 +161,21 @@ e2e_teardown() {
 
 # The exit trap: teardown, then the work directory (kept with
 # VOXGATE_E2E_KEEP=1). E2E_ON_FAIL (a command), when set, runs first on a
-# non-zero exit (e.g. to show the server log).
+# non-zero exit (e.g. E2E_ON_FAIL="e2e_show_logs server.log").
 e2e_trap() {
   trap '_e2e_exit' EXIT
   trap 'exit 130' INT TERM
+}
+
+# The last 40 lines of each named file of the work directory that exists
+# (on stderr): for E2E_ON_FAIL.
+e2e_show_logs() {
+  local f
+  for f in "$@"; do
+    [ -f "$E2E_WORK/$f" ] || continue
+    echo "--- $f (last 40 lines) ---" >&2
+    tail -n 40 "$E2E_WORK/$f" >&2
+  done
 }
 
 _e2e_exit() {
